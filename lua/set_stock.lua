@@ -1,0 +1,7 @@
+-- Operator: set the remaining stock and the per-user limit of an item.
+-- KEYS[1] item:{<item>}  ARGV[1] stock  ARGV[2] per_user_limit
+-- In-flight and sold counts are kept: they belong to orders already admitted.
+redis.call('HSET', KEYS[1], 'stock', ARGV[1], 'per_user_limit', ARGV[2])
+redis.call('HSETNX', KEYS[1], 'in_flight', 0)
+redis.call('HSETNX', KEYS[1], 'sold', 0)
+return redis.call('HMGET', KEYS[1], 'stock', 'in_flight', 'sold', 'per_user_limit')

@@ -1,0 +1,95 @@
+import {
+  DynamoDBClient,
+  GetItemCommand,
+  UpdateItemCommand,
+  DescribeTableCommand,
+  ConditionalCheckFailedException,
+  type AttributeValue,
+} from "@aws-sdk/client-dynamodb";
+import type { Config } from "../config";
+import { Order } from "../order";
+import type { OrderStore, Probe } from "../ports";
+import { DependencyUnavailableError } from "../errors";
+
+export function dynamoClient(config: Pick<Config, "AWS_REGION" | "AWS_ENDPOINT_URL" | "AWS_ENDPOINT_URL_DYNAMODB">): DynamoDBClient {
+  return new DynamoDBClient({
+    region: config.AWS_REGION,
+    endpoint: config.AWS_ENDPOINT_URL_DYNAMODB ?? config.AWS_ENDPOINT_URL,
+    maxAttempts: 3,
+    requestHandler: { connectionTimeout: 1000, requestTimeout: 3000 },
+  });
+}
+
+/** Orders in DynamoDB, one item per request_id. `expires_at` is the table's TTL attribute. */
+export class DynamoOrderStore implements OrderStore, Probe {
+  constructor(private readonly db: DynamoDBClient, private readonly table: string, private readonly retentionDays: number) {}
+
+  async get(requestId: string): Promise<Order.Record | undefined> {
+    const out = await this.call(() =>
+      this.db.send(new GetItemCommand({ TableName: this.table, Key: { request_id: { S: requestId } }, ConsistentRead: true })),
+    );
+    const item = out.Item;
+    if (!item) return undefined;
+    return {
+      request_id: item.request_id!.S!,
+      user_id: item.user_id!.S!,
+      item_id: item.item_id!.S!,
+      amount: Number(item.amount!.N),
+      status: item.status!.S as Order.Status,
+      ...(item.reason?.S ? { reason: item.reason.S } : {}),
+      created_at: item.created_at!.S!,
+      updated_at: item.updated_at!.S!,
+    };
+  }
+
+  async finalize(message: Order.Message, status: Order.FinalStatus, correlationId: string): Promise<"written" | "already_final"> {
+    const now = new Date();
+    const values: Record<string, AttributeValue> = {
+      ":user": { S: message.user_id },
+      ":item": { S: message.item_id },
+      ":amount": { N: String(message.amount) },
+      ":status": { S: status },
+      ":created": { S: message.accepted_at },
+      ":updated": { S: now.toISOString() },
+      ":corr": { S: correlationId },
+      ":expires": { N: String(Math.floor(now.getTime() / 1000) + this.retentionDays * 86_400) },
+      ":pending": { S: "PENDING" },
+    };
+    const reason = status === "COMPLETED" ? undefined : Order.REASONS[status];
+    if (reason) values[":reason"] = { S: reason };
+    try {
+      await this.call(() =>
+        this.db.send(
+          new UpdateItemCommand({
+            TableName: this.table,
+            Key: { request_id: { S: message.request_id } },
+            UpdateExpression:
+              "SET user_id = :user, item_id = :item, amount = :amount, #status = :status, created_at = :created, " +
+              "updated_at = :updated, correlation_id = :corr, expires_at = :expires" +
+              (reason ? ", reason = :reason" : ""),
+            // Status only moves forward: once final, a late or duplicate delivery changes nothing.
+            ConditionExpression: "attribute_not_exists(#status) OR #status = :pending",
+            ExpressionAttributeNames: { "#status": "status" },
+            ExpressionAttributeValues: values,
+          }),
+        ),
+      );
+      return "written";
+    } catch (err) {
+      if (err instanceof DependencyUnavailableError && err.cause instanceof ConditionalCheckFailedException) return "already_final";
+      throw err;
+    }
+  }
+
+  async check(): Promise<void> {
+    await this.call(() => this.db.send(new DescribeTableCommand({ TableName: this.table })));
+  }
+
+  private async call<T>(work: () => Promise<T>): Promise<T> {
+    try {
+      return await work();
+    } catch (err) {
+      throw new DependencyUnavailableError("orders_table", err);
+    }
+  }
+}

@@ -1,0 +1,168 @@
+import { readFileSync, existsSync } from "node:fs";
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { randomUUID } from "node:crypto";
+import { Redis, Cluster } from "ioredis";
+import type { Config } from "../config";
+import type { Order } from "../order";
+import type { Admission, Claim, Claims, Inventory, ItemLevels, Probe, RateDecision, RateLimiter, SettleOutcome, Settlement } from "../ports";
+import { DependencyUnavailableError } from "../errors";
+
+export type RedisClient = Redis | Cluster;
+
+/** The Lua scripts in lua/, each loaded once and then run by SHA (ioredis defineCommand: EVALSHA, EVAL on NOSCRIPT). */
+const SCRIPTS = { rate_limit: 1, claim: 1, admit: 5, settle: 5, set_stock: 1 } as const;
+type ScriptName = keyof typeof SCRIPTS;
+
+/** lua/ ships beside the bundle on Lambda (copyFiles) and sits at the repo root in development. */
+export function luaDir(): string {
+  const candidates = [process.env.LUA_DIR, process.env.LAMBDA_TASK_ROOT && join(process.env.LAMBDA_TASK_ROOT, "lua")];
+  for (let dir = dirname(fileURLToPath(import.meta.url)), i = 0; i < 6; dir = dirname(dir), i++) candidates.push(join(dir, "lua"));
+  const found = candidates.find((d) => d && existsSync(join(d, "admit.lua")));
+  if (!found) throw new Error(`Lua scripts not found; looked in ${candidates.filter(Boolean).join(", ")}`);
+  return found;
+}
+
+/**
+ * One client per process. On ElastiCache Serverless (cluster mode, TLS only) this is a Redis.Cluster whose
+ * dnsLookup passes the endpoint name through, so TLS certificate checks see the host name.
+ */
+export function connectRedis(config: Pick<Config, "REDIS_URL" | "REDIS_CLUSTER" | "REDIS_CONNECT_TIMEOUT_MS" | "REDIS_COMMAND_TIMEOUT_MS">): RedisClient {
+  const url = new URL(config.REDIS_URL);
+  const options = {
+    connectTimeout: config.REDIS_CONNECT_TIMEOUT_MS,
+    commandTimeout: config.REDIS_COMMAND_TIMEOUT_MS,
+    // Fail fast: the caller answers 503 or returns the record for redelivery rather than waiting.
+    maxRetriesPerRequest: 1,
+    retryStrategy: (attempt: number) => Math.min(attempt * 100, 1000),
+    username: url.username ? decodeURIComponent(url.username) : undefined,
+    password: url.password ? decodeURIComponent(url.password) : undefined,
+    tls: url.protocol === "rediss:" ? {} : undefined,
+  };
+  const host = url.hostname;
+  const port = Number(url.port || 6379);
+  const client =
+    config.REDIS_CLUSTER === "true"
+      ? new Cluster([{ host, port }], {
+          dnsLookup: (address, callback) => callback(null, address),
+          redisOptions: options,
+          enableAutoPipelining: true,
+          slotsRefreshTimeout: config.REDIS_CONNECT_TIMEOUT_MS,
+          clusterRetryStrategy: (attempt) => Math.min(attempt * 100, 1000),
+        })
+      : new Redis({ host, port, db: Number(url.pathname.slice(1) || 0), enableAutoPipelining: true, ...options });
+  client.on("error", () => undefined); // surfaced per command as DependencyUnavailableError
+  const dir = luaDir();
+  for (const [name, numberOfKeys] of Object.entries(SCRIPTS)) {
+    client.defineCommand(name, { numberOfKeys, lua: readFileSync(join(dir, `${name}.lua`), "utf8") });
+  }
+  return client;
+}
+
+async function run(client: RedisClient, script: ScriptName, keys: string[], args: (string | number)[]): Promise<string[]> {
+  try {
+    return await (client as unknown as Record<ScriptName, (...a: (string | number)[]) => Promise<string[]>>)[script](...keys, ...args);
+  } catch (err) {
+    throw new DependencyUnavailableError("redis", err);
+  }
+}
+
+async function call<T>(work: () => Promise<T>): Promise<T> {
+  try {
+    return await work();
+  } catch (err) {
+    throw new DependencyUnavailableError("redis", err);
+  }
+}
+
+/** Every key of one item shares the hash tag {item_id}, so each script stays in one cluster slot. */
+export const itemKeys = (itemId: string) => {
+  const tag = `item:{${itemId}}`;
+  return [tag, `${tag}:users`, `${tag}:holds`, `${tag}:held_at`, `${tag}:ledger`];
+};
+export const claimKey = (requestId: string) => `req:{${requestId}}`;
+export const rateKey = (userId: string) => `user:{${userId}}:rate`;
+
+export class RedisInventory implements Inventory {
+  constructor(private readonly redis: RedisClient) {}
+
+  async admit(order: Order.Request): Promise<Admission> {
+    const [code, a, b] = await run(this.redis, "admit", itemKeys(order.item_id), [order.request_id, order.user_id, order.amount]);
+    switch (code) {
+      case "ADMITTED":
+        return { kind: "admitted", stockLeft: Number(a) };
+      case "HELD":
+        return { kind: "held" };
+      case "SETTLED":
+        return { kind: "settled", outcome: a as Order.FinalStatus };
+      case "UNKNOWN_ITEM":
+        return { kind: "unknown_item" };
+      case "SOLD_OUT":
+        return { kind: "sold_out", stockLeft: Number(a) };
+      case "LIMIT":
+        return { kind: "limit", held: Number(a), limit: Number(b) };
+    }
+    throw new Error(`admit.lua returned ${code}`);
+  }
+
+  async settle(itemId: string, requestId: string, outcome: SettleOutcome): Promise<Settlement> {
+    const [code, settled] = await run(this.redis, "settle", itemKeys(itemId), [requestId, outcome]);
+    return code === "SETTLED" ? { kind: "settled", outcome: settled as Order.FinalStatus } : { kind: "no_hold" };
+  }
+
+  async setStock(itemId: string, stock: number, perUserLimit: number): Promise<ItemLevels> {
+    const [s, f, sold, limit] = await run(this.redis, "set_stock", itemKeys(itemId).slice(0, 1), [stock, perUserLimit]);
+    return { item_id: itemId, stock: Number(s), in_flight: Number(f), sold: Number(sold), per_user_limit: Number(limit) };
+  }
+
+  async levels(itemId: string): Promise<ItemLevels | undefined> {
+    const [s, f, sold, limit] = await call(() => this.redis.hmget(itemKeys(itemId)[0], "stock", "in_flight", "sold", "per_user_limit"));
+    if (s === null) return undefined;
+    return { item_id: itemId, stock: Number(s), in_flight: Number(f ?? 0), sold: Number(sold ?? 0), per_user_limit: Number(limit ?? 1) };
+  }
+}
+
+export class RedisClaims implements Claims {
+  /** A claim still "admitting" after this long belongs to a buy call that died; a retry may take it over. */
+  static readonly TAKEOVER_MS = 10_000;
+
+  constructor(private readonly redis: RedisClient, private readonly ttlSeconds: number) {}
+
+  async claim(order: Order.Request, acceptedAt: string): Promise<Claim> {
+    const [code, at] = await run(this.redis, "claim", [claimKey(order.request_id)], [
+      order.user_id, order.item_id, order.amount, this.ttlSeconds, acceptedAt, RedisClaims.TAKEOVER_MS,
+    ]);
+    if (code === "REUSED") return { kind: "reused" };
+    return { kind: code === "CLAIMED" ? "claimed" : "duplicate", acceptedAt: at };
+  }
+
+  async markQueued(requestId: string): Promise<void> {
+    await call(() => this.redis.hset(claimKey(requestId), "s", "queued"));
+  }
+
+  async release(requestId: string): Promise<void> {
+    await call(() => this.redis.del(claimKey(requestId)));
+  }
+
+  async pending(requestId: string): Promise<Order.Record | undefined> {
+    const [u, i, a, s, t] = await call(() => this.redis.hmget(claimKey(requestId), "u", "i", "a", "s", "t"));
+    if (u === null || s !== "queued") return undefined;
+    return { request_id: requestId, user_id: u, item_id: i!, amount: Number(a), status: "PENDING", created_at: t!, updated_at: t! };
+  }
+}
+
+export class RedisRateLimiter implements RateLimiter {
+  constructor(private readonly redis: RedisClient, private readonly maxRequests: number, private readonly windowSeconds: number) {}
+
+  async hit(userId: string): Promise<RateDecision> {
+    const [allowed, n] = await run(this.redis, "rate_limit", [rateKey(userId)], [this.windowSeconds * 1000, this.maxRequests, randomUUID()]);
+    return Number(allowed) === 1 ? { allowed: true, remaining: Number(n) } : { allowed: false, retryAfterMs: Number(n) };
+  }
+}
+
+export class RedisProbe implements Probe {
+  constructor(private readonly redis: RedisClient) {}
+  async check(): Promise<void> {
+    await call(() => this.redis.ping());
+  }
+}

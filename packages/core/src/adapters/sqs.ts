@@ -1,0 +1,53 @@
+import { SQSClient, SendMessageCommand, GetQueueAttributesCommand } from "@aws-sdk/client-sqs";
+import type { Config } from "../config";
+import type { Order } from "../order";
+import type { OrderQueue, Probe } from "../ports";
+import { DependencyUnavailableError } from "../errors";
+
+/** Client timeouts are explicit: a buy answers 503 quickly rather than hanging on a slow queue. */
+export function sqsClient(config: Pick<Config, "AWS_REGION" | "AWS_ENDPOINT_URL" | "AWS_ENDPOINT_URL_SQS">): SQSClient {
+  return new SQSClient({
+    region: config.AWS_REGION,
+    endpoint: config.AWS_ENDPOINT_URL_SQS ?? config.AWS_ENDPOINT_URL,
+    useQueueUrlAsEndpoint: false,
+    maxAttempts: 2,
+    requestHandler: { connectionTimeout: 1000, requestTimeout: 3000 },
+  });
+}
+
+/** The attribute that carries the buy call's correlation id to the processor. */
+export const CORRELATION_ATTRIBUTE = "correlation_id";
+/** The attribute that says why a message was dead-lettered without retries. */
+export const FAILURE_REASON_ATTRIBUTE = "failure_reason";
+
+const text = (value: string) => ({ DataType: "String", StringValue: value });
+
+export class SqsOrderQueue implements OrderQueue, Probe {
+  constructor(private readonly sqs: SQSClient, private readonly queueUrl: string, private readonly dlqUrl: string) {}
+
+  async enqueue(message: Order.Message, correlationId: string): Promise<void> {
+    await this.send(this.queueUrl, JSON.stringify(message), { [CORRELATION_ATTRIBUTE]: text(correlationId) });
+  }
+
+  async deadLetter(body: string, reason: string, correlationId?: string): Promise<void> {
+    const attributes: Record<string, ReturnType<typeof text>> = { [FAILURE_REASON_ATTRIBUTE]: text(reason.slice(0, 1000)) };
+    if (correlationId) attributes[CORRELATION_ATTRIBUTE] = text(correlationId);
+    await this.send(this.dlqUrl, body, attributes);
+  }
+
+  async check(): Promise<void> {
+    try {
+      await this.sqs.send(new GetQueueAttributesCommand({ QueueUrl: this.queueUrl, AttributeNames: ["ApproximateNumberOfMessages"] }));
+    } catch (err) {
+      throw new DependencyUnavailableError("queue", err);
+    }
+  }
+
+  private async send(queueUrl: string, body: string, attributes: Record<string, ReturnType<typeof text>>) {
+    try {
+      await this.sqs.send(new SendMessageCommand({ QueueUrl: queueUrl, MessageBody: body, MessageAttributes: attributes }));
+    } catch (err) {
+      throw new DependencyUnavailableError("queue", err);
+    }
+  }
+}

@@ -1,0 +1,48 @@
+import { z } from "zod";
+
+/**
+ * Every runtime setting the handlers read, in one place. The stacks set these on AWS;
+ * the local profile sets them for its stand-ins. Defaults suit a flash sale.
+ */
+const intFrom = (fallback: number, min = 0) => z.coerce.number().int().min(min).default(fallback);
+
+const EnvSchema = z.object({
+  STAGE: z.string().default("local"),
+  /** redis://host:port or rediss://host:port (TLS). */
+  REDIS_URL: z.string().default("redis://127.0.0.1:6379"),
+  /** "true" on ElastiCache Serverless, which is always cluster mode. */
+  REDIS_CLUSTER: z.enum(["true", "false"]).default("false"),
+  REDIS_CONNECT_TIMEOUT_MS: intFrom(2000, 1),
+  REDIS_COMMAND_TIMEOUT_MS: intFrom(1000, 1),
+  QUEUE_URL: z.string().default(""),
+  DLQ_URL: z.string().default(""),
+  ORDERS_TABLE: z.string().default("orders"),
+  /** Local stand-ins or LocalStack; unset on AWS. */
+  AWS_ENDPOINT_URL: z.string().optional(),
+  /** Per-service endpoints, as the AWS SDKs define them; the local profile runs SQS and DynamoDB on separate ports. */
+  AWS_ENDPOINT_URL_SQS: z.string().optional(),
+  AWS_ENDPOINT_URL_DYNAMODB: z.string().optional(),
+  AWS_REGION: z.string().default("us-east-1"),
+  RATE_LIMIT_MAX_REQUESTS: intFrom(60, 1),
+  RATE_LIMIT_WINDOW_SECONDS: intFrom(60, 1),
+  /** How long a request_id is remembered for duplicate detection. */
+  IDEMPOTENCY_TTL_SECONDS: intFrom(86_400, 60),
+  /** Orders keep their record this long in DynamoDB (TTL attribute `expires_at`). */
+  ORDER_RETENTION_DAYS: intFrom(90, 1),
+  /** The queue's redrive maxReceiveCount: the processor counts a failure on the last receive as dead-lettered. */
+  MAX_RECEIVE_COUNT: intFrom(3, 1),
+  PAYMENT_FAILURE_RATE: z.coerce.number().min(0).max(1).default(0),
+  /** Comma-separated user ids whose payments the simulated provider always declines. */
+  PAYMENT_DECLINE_USERS: z.string().default(""),
+});
+
+export type Config = z.infer<typeof EnvSchema>;
+
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
+  const parsed = EnvSchema.safeParse(env);
+  if (!parsed.success) {
+    const fields = parsed.error.issues.map((i) => `${i.path.join(".")}: ${i.message}`).join("; ");
+    throw new Error(`invalid configuration: ${fields}`);
+  }
+  return parsed.data;
+}

@@ -1,0 +1,72 @@
+import { BatchProcessor, EventType, processPartialResponse } from "@aws-lambda-powertools/batch";
+import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from "aws-lambda";
+import { Fulfilment } from "./fulfilment";
+import { Order } from "./order";
+import { runtime } from "./runtime";
+import { PoisonMessageError } from "./errors";
+import { CORRELATION_ATTRIBUTE } from "./adapters/sqs";
+import { count, failedMetric, loggerFor, Metric, milliseconds } from "./telemetry";
+
+/**
+ * The queue consumer: each record of a batch is settled on its own; failures go back to the queue as
+ * batch item failures and, after maxReceiveCount receives, to the DLQ by the queue's redrive policy.
+ */
+export namespace Processor {
+  const batch = new BatchProcessor(EventType.SQS);
+
+  export async function handle(event: SQSEvent, context: Context): Promise<SQSBatchResponse> {
+    return processPartialResponse(event, record, batch, { context, throwOnFullBatchFailure: false });
+  }
+
+  export function parse(body: string): Order.Message {
+    let json: unknown;
+    try {
+      json = JSON.parse(body);
+    } catch {
+      throw new PoisonMessageError("body is not JSON");
+    }
+    const parsed = Order.Message.safeParse(json);
+    if (!parsed.success) {
+      throw new PoisonMessageError(parsed.error.issues.map((i) => `${i.path.join(".") || "body"}: ${i.message}`).join("; "));
+    }
+    return parsed.data;
+  }
+
+  async function record(rec: SQSRecord): Promise<void> {
+    const correlation = rec.messageAttributes?.[CORRELATION_ATTRIBUTE]?.stringValue ?? rec.messageId;
+    const log = loggerFor(correlation, { message_id: rec.messageId });
+    const deps = runtime();
+    let message: Order.Message;
+    try {
+      message = parse(rec.body);
+    } catch (err) {
+      // Retrying cannot fix a malformed message: dead-letter it now, with the reason attached.
+      const reason = `unparseable message: ${(err as Error).message}`;
+      await deps.queue.deadLetter(rec.body, reason, correlation);
+      count(Metric.OrdersDeadLettered);
+      log.error("message dead-lettered", { reason });
+      return;
+    }
+    const started = performance.now();
+    try {
+      const status = await Fulfilment.process(message, deps, correlation);
+      count(Metric.OrdersProcessed);
+      if (status === "COMPLETED") count(Metric.OrdersCompleted);
+      else {
+        count(Metric.OrdersFailed);
+        count(failedMetric(status));
+      }
+      log.info("order settled", { request_id: message.request_id, item_id: message.item_id, status });
+    } catch (err) {
+      const receives = Number(rec.attributes?.ApproximateReceiveCount ?? 1);
+      const last = receives >= deps.config.MAX_RECEIVE_COUNT;
+      if (last) count(Metric.OrdersDeadLettered);
+      log.warn(last ? "processing failed; the queue moves it to the DLQ" : "processing failed; will retry", {
+        request_id: message.request_id, receives, error: (err as Error).message, error_name: (err as Error).name,
+      });
+      throw err;
+    } finally {
+      milliseconds(Metric.ProcessingDuration, performance.now() - started);
+    }
+  }
+}
