@@ -41,13 +41,13 @@ export namespace Http {
     const parsed = schema.safeParse(json);
     if (parsed.success) return parsed.data;
     const body = json as Record<string, unknown>;
-    throw new ValidationError(
-      parsed.error.issues.map((issue) => {
-        const field = issue.path.length ? issue.path.join(".") : "body";
-        const missing = issue.path.length === 1 && !Object.hasOwn(body, String(issue.path[0]));
-        return { field, message: missing ? "is required" : issue.message };
-      }),
-    );
+    const fields = new Map<string, string>(); // the first problem of each field is enough to fix it
+    for (const issue of parsed.error.issues) {
+      const field = issue.path.length ? issue.path.join(".") : "body";
+      const missing = issue.path.length === 1 && !Object.hasOwn(body, String(issue.path[0]));
+      if (!fields.has(field)) fields.set(field, missing ? "is required" : issue.message);
+    }
+    throw new ValidationError([...fields].map(([field, message]) => ({ field, message })));
   }
 
   export function validationFailed(err: ValidationError, correlation: string): Result {

@@ -37,7 +37,7 @@ export async function startRedisServer(options: { cluster?: boolean; port?: numb
   const port = options.port ?? (await freePort());
   const dir = mkdtempSync(join(tmpdir(), "flash-redis-"));
   const args = ["--port", String(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--dir", dir];
-  if (options.cluster) args.push("--cluster-enabled", "yes", "--cluster-config-file", join(dir, "nodes.conf"));
+  if (options.cluster) args.push("--cluster-enabled", "yes", "--cluster-config-file", join(dir, "nodes.conf"), "--cluster-announce-ip", "127.0.0.1");
   const child = spawn("redis-server", args, { stdio: "ignore" });
   await waitForPort(port, child);
   if (options.cluster) {

@@ -1,0 +1,192 @@
+import { use, type StackContext } from "sst/constructs";
+import { Duration } from "aws-cdk-lib";
+import * as cw from "aws-cdk-lib/aws-cloudwatch";
+import { SnsAction } from "aws-cdk-lib/aws-cloudwatch-actions";
+import * as sns from "aws-cdk-lib/aws-sns";
+import { EmailSubscription } from "aws-cdk-lib/aws-sns-subscriptions";
+import { getStageConfig } from "./config.js";
+import { METRICS_NAMESPACE, SERVICE_NAME } from "./functions.js";
+import { Orders } from "./Orders.js";
+import { Api } from "./Api.js";
+import { Processor } from "./Processor.js";
+
+/**
+ * The app's custom EMF metrics: namespace FlashSale, dimension `stage`. Powertools Metrics
+ * always adds a `service` dimension too (POWERTOOLS_SERVICE_NAME, set on every function), so
+ * the published dimension set is {service, stage} and the dashboard queries exactly that.
+ */
+export const APP_METRICS = [
+  "OrdersReceived",
+  "OrdersAccepted",
+  "OrdersRejected",
+  "OrdersCompleted",
+  "OrdersFailed",
+  "BuyDuration",
+] as const;
+
+/**
+ * Dashboard + alarms. Every alarm notifies the alarm topic (ALARM and OK transitions);
+ * the topic has one email subscription per address in the stage config.
+ */
+export function Monitoring({ stack, app }: StackContext) {
+  const config = getStageConfig(app.stage);
+  const a = config.alarms;
+  const { queue, dlq } = use(Orders);
+  const { api, buy } = use(Api);
+  const { processor } = use(Processor);
+  const period = Duration.seconds(a.periodSeconds);
+
+  const topic = new sns.Topic(stack, "AlarmTopic", {
+    displayName: `${app.name} ${app.stage} alarms`,
+    enforceSSL: true,
+  });
+  for (const email of a.emails) topic.addSubscription(new EmailSubscription(email));
+  const action = new SnsAction(topic);
+
+  const alarm = (id: string, props: Omit<cw.AlarmProps, "alarmName" | "treatMissingData">) => {
+    const created = new cw.Alarm(stack, id, {
+      alarmName: app.logicalPrefixedName(id),
+      treatMissingData: cw.TreatMissingData.NOT_BREACHING,
+      ...props,
+    });
+    created.addAlarmAction(action);
+    created.addOkAction(action);
+    return created;
+  };
+
+  // --- metrics -------------------------------------------------------------------------
+  const dlqVisible = dlq.metricApproximateNumberOfMessagesVisible({ period, statistic: "Maximum" });
+  const dlqAge = dlq.metricApproximateAgeOfOldestMessage({ period, statistic: "Maximum" });
+  const queueVisible = queue.metricApproximateNumberOfMessagesVisible({ period, statistic: "Maximum" });
+  const queueInFlight = queue.metricApproximateNumberOfMessagesNotVisible({ period, statistic: "Maximum" });
+  const queueAge = queue.metricApproximateAgeOfOldestMessage({ period, statistic: "Maximum" });
+  const processorErrors = processor.metricErrors({ period, statistic: "Sum" });
+  const processorThrottles = processor.metricThrottles({ period, statistic: "Sum" });
+  const processorInvocations = processor.metricInvocations({ period, statistic: "Sum" });
+  const processorConcurrency = processor.metric("ConcurrentExecutions", { period, statistic: "Maximum" });
+  const buyP99 = buy.metricDuration({ period, statistic: "p99" });
+  const api5xx = new cw.Metric({
+    namespace: "AWS/ApiGateway",
+    metricName: "5xx",
+    dimensionsMap: { ApiId: api.httpApiId, Stage: "$default" },
+    statistic: "Sum",
+    period,
+  });
+  const api4xx = new cw.Metric({
+    namespace: "AWS/ApiGateway",
+    metricName: "4xx",
+    dimensionsMap: { ApiId: api.httpApiId, Stage: "$default" },
+    statistic: "Sum",
+    period,
+  });
+  const apiCount = new cw.Metric({
+    namespace: "AWS/ApiGateway",
+    metricName: "Count",
+    dimensionsMap: { ApiId: api.httpApiId, Stage: "$default" },
+    statistic: "Sum",
+    period,
+  });
+  const appMetric = (metricName: (typeof APP_METRICS)[number], statistic = "Sum") =>
+    new cw.Metric({
+      namespace: METRICS_NAMESPACE,
+      metricName,
+      dimensionsMap: { service: SERVICE_NAME, stage: app.stage },
+      statistic,
+      period,
+    });
+
+  // --- alarms --------------------------------------------------------------------------
+  const evaluationPeriods = a.evaluationPeriods;
+  alarm("DlqNotEmpty", {
+    alarmDescription: "Orders landed in the DLQ (processing failed maxReceiveCount times or was unparseable).",
+    metric: dlqVisible,
+    threshold: 0,
+    comparisonOperator: cw.ComparisonOperator.GREATER_THAN_THRESHOLD,
+    evaluationPeriods: 1,
+  });
+  alarm("DlqOldestMessageAge", {
+    alarmDescription: `The oldest DLQ message is older than ${a.dlqOldestMessageAgeSeconds} s: nobody is redriving.`,
+    metric: dlqAge,
+    threshold: a.dlqOldestMessageAgeSeconds,
+    comparisonOperator: cw.ComparisonOperator.GREATER_THAN_THRESHOLD,
+    evaluationPeriods: 1,
+  });
+  alarm("ProcessorErrors", {
+    alarmDescription: "The order processor threw (whole-batch failures).",
+    metric: processorErrors,
+    threshold: a.processorErrors,
+    comparisonOperator: cw.ComparisonOperator.GREATER_THAN_THRESHOLD,
+    evaluationPeriods,
+  });
+  alarm("ProcessorThrottles", {
+    alarmDescription: "The order processor was throttled (account concurrency exhausted?).",
+    metric: processorThrottles,
+    threshold: a.processorThrottles,
+    comparisonOperator: cw.ComparisonOperator.GREATER_THAN_THRESHOLD,
+    evaluationPeriods,
+  });
+  alarm("Api5xx", {
+    alarmDescription: "The HTTP API returned 5xx responses.",
+    metric: api5xx,
+    threshold: a.api5xx,
+    comparisonOperator: cw.ComparisonOperator.GREATER_THAN_THRESHOLD,
+    evaluationPeriods,
+  });
+  alarm("BuyLatencyP99", {
+    alarmDescription: `POST /buy Lambda duration p99 above ${a.buyP99LatencyMs} ms.`,
+    metric: buyP99,
+    threshold: a.buyP99LatencyMs,
+    comparisonOperator: cw.ComparisonOperator.GREATER_THAN_THRESHOLD,
+    evaluationPeriods,
+  });
+
+  // --- dashboard -----------------------------------------------------------------------
+  const dashboardName = app.logicalPrefixedName("dashboard");
+  const dashboard = new cw.Dashboard(stack, "Dashboard", { dashboardName });
+  const graph = (title: string, left: cw.IMetric[], right: cw.IMetric[] = []) =>
+    new cw.GraphWidget({ title, left, right, width: 12, height: 6 });
+  dashboard.addWidgets(
+    new cw.TextWidget({
+      markdown: `# ${app.name} / ${app.stage}\nOrders: POST /buy -> SQS \`orders\` -> processor -> DynamoDB. Custom metrics: namespace \`${METRICS_NAMESPACE}\`, dimensions \`service=${SERVICE_NAME}\`, \`stage=${app.stage}\`.`,
+      width: 24,
+      height: 2,
+    }),
+  );
+  dashboard.addWidgets(
+    graph("Traffic: orders received / accepted / rejected", [
+      appMetric("OrdersReceived"),
+      appMetric("OrdersAccepted"),
+      appMetric("OrdersRejected"),
+    ]),
+    graph("Outcomes: orders completed / failed", [appMetric("OrdersCompleted"), appMetric("OrdersFailed")]),
+  );
+  dashboard.addWidgets(
+    graph("Buy latency (ms)", [appMetric("BuyDuration", "p50"), appMetric("BuyDuration", "p99")], [
+      buyP99.with({ label: "buy Lambda Duration p99" }),
+    ]),
+    graph("HTTP API requests / 4xx / 5xx", [apiCount], [api4xx, api5xx]),
+  );
+  dashboard.addWidgets(
+    graph("Orders queue depth", [queueVisible, queueInFlight], [queueAge.with({ label: "oldest message age (s)" })]),
+    graph("DLQ depth / oldest age", [dlqVisible], [dlqAge.with({ label: "oldest message age (s)" })]),
+  );
+  dashboard.addWidgets(
+    graph("Processor invocations / concurrency", [processorInvocations], [processorConcurrency]),
+    graph("Processor errors / throttles", [processorErrors, processorThrottles]),
+  );
+  dashboard.addWidgets(
+    new cw.AlarmStatusWidget({
+      title: "Alarms",
+      alarms: stack.node.children.filter((c): c is cw.Alarm => c instanceof cw.Alarm),
+      width: 24,
+      height: 3,
+    }),
+  );
+
+  stack.addOutputs({
+    DashboardUrl: `https://${stack.region}.console.aws.amazon.com/cloudwatch/home?region=${stack.region}#dashboards/dashboard/${dashboardName}`,
+    AlarmTopicArn: topic.topicArn,
+  });
+
+  return { topic, dashboard };
+}

@@ -1,0 +1,50 @@
+import { use, type StackContext, type Function as SstFunction } from "sst/constructs";
+import { Duration } from "aws-cdk-lib";
+import * as iam from "aws-cdk-lib/aws-iam";
+import { SqsEventSource } from "aws-cdk-lib/aws-lambda-event-sources";
+import { getStageConfig } from "./config.js";
+import { createFunction } from "./functions.js";
+import { Orders } from "./Orders.js";
+
+export interface ProcessorOutputs {
+  processor: SstFunction;
+}
+
+/**
+ * The order processor: consumes `orders` in batches with partial batch responses
+ * (ReportBatchItemFailures). Concurrency is capped with the event source mapping's
+ * ScalingConfig.MaximumConcurrency, not reserved concurrency, so SQS never gets throttles
+ * that would burn receive counts.
+ */
+export function Processor({ stack, app }: StackContext): ProcessorOutputs {
+  const config = getStageConfig(app.stage);
+  const { queue, dlq, table } = use(Orders);
+
+  const processor = createFunction(stack, "Processor", {
+    handler: "packages/functions/src/processor.handler",
+    description: "orders queue consumer: payment, DynamoDB order record, stock confirm/release",
+    timeoutSeconds: config.processor.timeoutSeconds,
+    memoryMb: config.processor.memoryMb,
+    permissions: [
+      new iam.PolicyStatement({
+        actions: ["dynamodb:GetItem", "dynamodb:UpdateItem"],
+        resources: [table.tableArn],
+      }),
+      // Unparseable messages go straight to the DLQ.
+      new iam.PolicyStatement({ actions: ["sqs:SendMessage"], resources: [dlq.queueArn] }),
+    ],
+  });
+
+  // Grants sqs:ReceiveMessage, DeleteMessage, ChangeMessageVisibility, GetQueueAttributes,
+  // GetQueueUrl on the queue (and nothing else) to the function's role.
+  processor.addEventSource(
+    new SqsEventSource(queue, {
+      batchSize: config.processor.batchSize,
+      maxBatchingWindow: Duration.seconds(config.processor.maxBatchingWindowSeconds),
+      reportBatchItemFailures: true,
+      maxConcurrency: config.processor.maxConcurrency,
+    }),
+  );
+
+  return { processor };
+}
