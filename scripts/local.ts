@@ -14,9 +14,31 @@ process.env.POWERTOOLS_LOG_LEVEL ??= "WARN";
 // Imported after the environment is set: Powertools reads it when the handler modules load.
 const { startLocalEngine } = await import("../packages/functions/src/local/engine");
 const engine = await startLocalEngine();
-console.log(`flash-sale engine listening on ${engine.url}`);
-console.log(`admin token: ${engine.adminToken}${process.env.ADMIN_TOKEN ? " (from ADMIN_TOKEN)" : " (generated; set ADMIN_TOKEN to choose one)"}`);
-console.log(`redis: ${engine.redisUrl}  queue: ${engine.resources.queueUrl}  table: ${engine.resources.table}`);
+// What the ops CLI (npm run ops -- <command>) needs, ready to paste into another shell.
+const cli: Record<string, string | undefined> = {
+  API_URL: engine.url,
+  ADMIN_TOKEN: engine.adminToken,
+  REDIS_URL: engine.redisUrl,
+  QUEUE_URL: engine.resources.queueUrl,
+  DLQ_URL: engine.resources.dlqUrl,
+  ORDERS_TABLE: engine.resources.table,
+  AWS_ENDPOINT_URL_SQS: process.env.AWS_ENDPOINT_URL_SQS,
+  AWS_ENDPOINT_URL_DYNAMODB: process.env.AWS_ENDPOINT_URL_DYNAMODB,
+  AWS_REGION: process.env.AWS_REGION ?? "us-east-1",
+  AWS_ACCESS_KEY_ID: process.env.AWS_ACCESS_KEY_ID,
+  AWS_SECRET_ACCESS_KEY: process.env.AWS_SECRET_ACCESS_KEY,
+};
+// One write: whoever reads the banner (a person, a test, a script) gets it whole.
+console.log(
+  [
+    `flash-sale engine listening on ${engine.url}`,
+    `admin token: ${engine.adminToken}${process.env.ADMIN_TOKEN ? " (from ADMIN_TOKEN)" : " (generated; set ADMIN_TOKEN to choose one)"}`,
+    `redis: ${engine.redisUrl}  queue: ${engine.resources.queueUrl}  table: ${engine.resources.table}`,
+    "",
+    "# ops CLI environment (paste into another shell, then: npm run ops -- stock):",
+    ...Object.entries(cli).filter(([, v]) => v).map(([k, v]) => `export ${k}=${JSON.stringify(v)}`),
+  ].join("\n"),
+);
 
 for (const signal of ["SIGINT", "SIGTERM"] as const) {
   process.once(signal, async () => {

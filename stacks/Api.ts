@@ -3,6 +3,7 @@ import * as iam from "aws-cdk-lib/aws-iam";
 import { getStageConfig } from "./config.js";
 import { createFunction } from "./functions.js";
 import { Orders } from "./Orders.js";
+import { BY_ITEM_INDEX } from "../packages/core/src/adapters/dynamo.js";
 
 export interface ApiOutputs {
   api: SstApi;
@@ -14,7 +15,7 @@ export interface ApiOutputs {
 
 /**
  * The HTTP API (API Gateway v2). Public: POST /buy, GET /orders/{request_id}, GET /health.
- * IAM-signed (SigV4) only: PUT/GET /admin/items/{item_id}.
+ * IAM-signed (SigV4) only: /admin/items, PUT/GET /admin/items/{item_id}, POST .../reconcile, GET .../report.
  */
 export function Api({ stack, app }: StackContext): ApiOutputs {
   const config = getStageConfig(app.stage);
@@ -48,12 +49,13 @@ export function Api({ stack, app }: StackContext): ApiOutputs {
     ],
   });
 
-  // The admin handler only talks to Valkey: no AWS permissions at all.
+  // The admin handler talks to Valkey, and reads orders by item (reconcile, sale report) from the index only.
   const admin = createFunction(stack, "Admin", {
     handler: "packages/functions/src/admin.handler",
-    description: "PUT/GET /admin/items/{item_id}: load and inspect stock (IAM auth)",
+    description: "/admin/items...: load and inspect stock, reconcile, sale report (IAM auth)",
     timeoutSeconds: fn.timeoutSeconds,
     memoryMb: 256,
+    permissions: [new iam.PolicyStatement({ actions: ["dynamodb:Query"], resources: [`${table.tableArn}/index/${BY_ITEM_INDEX}`] })],
   });
 
   const api = new SstApi(stack, "Api", {
@@ -73,6 +75,9 @@ export function Api({ stack, app }: StackContext): ApiOutputs {
       "GET /health": health,
       "PUT /admin/items/{item_id}": { function: admin, authorizer: "iam" },
       "GET /admin/items/{item_id}": { function: admin, authorizer: "iam" },
+      "GET /admin/items": { function: admin, authorizer: "iam" },
+      "POST /admin/items/{item_id}/reconcile": { function: admin, authorizer: "iam" },
+      "GET /admin/items/{item_id}/report": { function: admin, authorizer: "iam" },
     },
   });
 

@@ -19,10 +19,30 @@ export const APP_METRICS = [
   "OrdersReceived",
   "OrdersAccepted",
   "OrdersRejected",
+  "EnqueueFailed",
+  "BuyDuration",
+  "RejectedValidation",
+  "RejectedDuplicate",
+  "RejectedIdempotencyKeyReused",
+  "RejectedUnknownItem",
+  "RejectedRateLimited",
+  "RejectedPurchaseLimit",
+  "RejectedSoldOut",
+  "OrdersProcessed",
   "OrdersCompleted",
   "OrdersFailed",
-  "BuyDuration",
+  "FailedSoldOut",
+  "FailedLimit",
+  "FailedPayment",
+  "FailedExpired",
+  "OrdersDeadLettered",
+  "OrdersExpired",
+  "ProcessingDuration",
+  "InventoryRemaining",
 ] as const;
+
+/** The one metric with a second dimension (`item`): one series per item on sale, see docs/metrics.md. */
+export const ITEM_DIMENSION = "item";
 
 /**
  * Dashboard + alarms. Every alarm notifies the alarm topic (ALARM and OK transitions);
@@ -95,6 +115,23 @@ export function Monitoring({ stack, app }: StackContext) {
       period,
     });
 
+  const processingP99 = appMetric("ProcessingDuration", "p99");
+  // Alarms cannot use SEARCH: the item-less InventoryRemaining series carries every item's value, so its
+  // Minimum is the lowest stock among the items settled in the period.
+  const inventoryMin = appMetric("InventoryRemaining", "Minimum");
+  const failureRate = new cw.MathExpression({
+    expression: "IF(processed > 0, 100 * failed / processed, 0)",
+    usingMetrics: { failed: appMetric("OrdersFailed"), processed: appMetric("OrdersProcessed") },
+    label: "failure rate (%)",
+    period,
+  });
+  const inventoryPerItem = new cw.MathExpression({
+    expression: `SEARCH('{${METRICS_NAMESPACE},${ITEM_DIMENSION},service,stage} MetricName="InventoryRemaining" stage="${app.stage}"', 'Minimum', ${a.periodSeconds})`,
+    usingMetrics: {},
+    label: "",
+    period,
+  });
+
   // --- alarms --------------------------------------------------------------------------
   const evaluationPeriods = a.evaluationPeriods;
   alarm("DlqNotEmpty", {
@@ -140,6 +177,28 @@ export function Monitoring({ stack, app }: StackContext) {
     evaluationPeriods,
   });
 
+  alarm("FailureRate", {
+    alarmDescription: `More than ${a.failureRatePercent} % of processed orders failed (sold out, limit, payment, expired).`,
+    metric: failureRate,
+    threshold: a.failureRatePercent,
+    comparisonOperator: cw.ComparisonOperator.GREATER_THAN_THRESHOLD,
+    evaluationPeriods,
+  });
+  alarm("ProcessingLatencyP99", {
+    alarmDescription: `Order processing p99 above ${a.processingP99Ms} ms (payment or DynamoDB slow?).`,
+    metric: processingP99,
+    threshold: a.processingP99Ms,
+    comparisonOperator: cw.ComparisonOperator.GREATER_THAN_THRESHOLD,
+    evaluationPeriods,
+  });
+  alarm("InventoryLow", {
+    alarmDescription: `An item on sale has fewer than ${a.inventoryLowUnits} units left (the dashboard shows which).`,
+    metric: inventoryMin,
+    threshold: a.inventoryLowUnits,
+    comparisonOperator: cw.ComparisonOperator.LESS_THAN_THRESHOLD,
+    evaluationPeriods: 1,
+  });
+
   // --- dashboard -----------------------------------------------------------------------
   const dashboardName = app.logicalPrefixedName("dashboard");
   const dashboard = new cw.Dashboard(stack, "Dashboard", { dashboardName });
@@ -158,7 +217,26 @@ export function Monitoring({ stack, app }: StackContext) {
       appMetric("OrdersAccepted"),
       appMetric("OrdersRejected"),
     ]),
-    graph("Outcomes: orders completed / failed", [appMetric("OrdersCompleted"), appMetric("OrdersFailed")]),
+    graph("Outcomes: orders completed / failed", [appMetric("OrdersCompleted"), appMetric("OrdersFailed")], [failureRate]),
+  );
+  dashboard.addWidgets(
+    graph("Rejections by reason", [
+      appMetric("RejectedValidation"),
+      appMetric("RejectedDuplicate"),
+      appMetric("RejectedIdempotencyKeyReused"),
+      appMetric("RejectedUnknownItem"),
+      appMetric("RejectedRateLimited"),
+      appMetric("RejectedPurchaseLimit"),
+      appMetric("RejectedSoldOut"),
+    ], [appMetric("EnqueueFailed")]),
+    graph("Processor outcomes: sold out / limit / payment / expired / dead-lettered", [
+      appMetric("FailedSoldOut"),
+      appMetric("FailedLimit"),
+      appMetric("FailedPayment"),
+      appMetric("FailedExpired"),
+      appMetric("OrdersExpired"),
+      appMetric("OrdersDeadLettered"),
+    ]),
   );
   dashboard.addWidgets(
     graph("Buy latency (ms)", [appMetric("BuyDuration", "p50"), appMetric("BuyDuration", "p99")], [
@@ -173,6 +251,10 @@ export function Monitoring({ stack, app }: StackContext) {
   dashboard.addWidgets(
     graph("Processor invocations / concurrency", [processorInvocations], [processorConcurrency]),
     graph("Processor errors / throttles", [processorErrors, processorThrottles]),
+  );
+  dashboard.addWidgets(
+    graph("Processing duration (ms)", [appMetric("ProcessingDuration", "p50"), processingP99], [appMetric("OrdersProcessed")]),
+    graph("Inventory remaining per item", [inventoryPerItem]),
   );
   dashboard.addWidgets(
     new cw.AlarmStatusWidget({

@@ -4,6 +4,7 @@ import * as iam from "aws-cdk-lib/aws-iam";
 import * as sqs from "aws-cdk-lib/aws-sqs";
 import * as dynamodb from "aws-cdk-lib/aws-dynamodb";
 import { getStageConfig } from "./config.js";
+import { BY_ITEM_ATTRIBUTES, BY_ITEM_INDEX } from "../packages/core/src/adapters/dynamo.js";
 
 /** SQS requires the queue's visibility timeout to be >= the consumer function timeout; AWS recommends 6x. */
 export const VISIBILITY_TIMEOUT_FACTOR = 6;
@@ -75,6 +76,15 @@ export function Orders({ stack, app }: StackContext): OrdersOutputs {
     encryption: dynamodb.TableEncryption.AWS_MANAGED,
     deletionProtection: config.retainData,
     removalPolicy,
+  });
+
+  // Orders by item, for reconcile and the sale report. Only the attributes they read are projected (cheaper writes).
+  table.addGlobalSecondaryIndex({
+    indexName: BY_ITEM_INDEX,
+    partitionKey: { name: "item_id", type: dynamodb.AttributeType.STRING },
+    sortKey: { name: "request_id", type: dynamodb.AttributeType.STRING },
+    projectionType: dynamodb.ProjectionType.INCLUDE,
+    nonKeyAttributes: BY_ITEM_ATTRIBUTES,
   });
 
   denyInsecureTransport(dlq);

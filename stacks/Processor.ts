@@ -2,12 +2,15 @@ import { use, type StackContext, type Function as SstFunction } from "sst/constr
 import { Duration } from "aws-cdk-lib";
 import * as iam from "aws-cdk-lib/aws-iam";
 import { SqsEventSource } from "aws-cdk-lib/aws-lambda-event-sources";
+import * as events from "aws-cdk-lib/aws-events";
+import * as targets from "aws-cdk-lib/aws-events-targets";
 import { getStageConfig } from "./config.js";
 import { createFunction } from "./functions.js";
 import { Orders } from "./Orders.js";
 
 export interface ProcessorOutputs {
   processor: SstFunction;
+  sweeper: SstFunction;
 }
 
 /**
@@ -46,5 +49,20 @@ export function Processor({ stack, app }: StackContext): ProcessorOutputs {
     }),
   );
 
-  return { processor };
+  // The reservation sweeper: releases admissions never settled (e.g. dead-lettered) and marks them FAILED_EXPIRED.
+  // It only finalizes orders: UpdateItem on the table, nothing else.
+  const sweeper = createFunction(stack, "Sweeper", {
+    handler: "packages/functions/src/sweeper.handler",
+    description: "scheduled: release reservations older than RESERVATION_TTL_SECONDS, mark them FAILED_EXPIRED",
+    timeoutSeconds: 60,
+    memoryMb: 256,
+    permissions: [new iam.PolicyStatement({ actions: ["dynamodb:UpdateItem"], resources: [table.tableArn] })],
+  });
+  new events.Rule(stack, "SweeperSchedule", {
+    description: "runs the reservation sweeper",
+    schedule: events.Schedule.rate(Duration.minutes(config.sweeper.rateMinutes)),
+    targets: [new targets.LambdaFunction(sweeper, { retryAttempts: 0 })],
+  });
+
+  return { processor, sweeper };
 }

@@ -52,6 +52,17 @@ export interface StageConfig {
     maxConcurrency: number;
   };
 
+  /** The reservation sweeper (packages/functions/src/sweeper.ts) on an EventBridge schedule. */
+  sweeper: {
+    /** Run every this many minutes. */
+    rateMinutes: number;
+    /**
+     * Admissions older than this that were never settled are released as FAILED_EXPIRED. Must exceed the time the
+     * queue can still retry an order (visibility timeout x maxReceiveCount), or the sweeper would expire live orders.
+     */
+    reservationTtlSeconds: number;
+  };
+
   queue: {
     /** Redrive to the DLQ after this many receives. */
     maxReceiveCount: number;
@@ -87,6 +98,12 @@ export interface StageConfig {
     api5xx: number;
     /** Buy function Duration p99 in milliseconds above this alarms. */
     buyP99LatencyMs: number;
+    /** OrdersFailed / OrdersProcessed in percent above this alarms. */
+    failureRatePercent: number;
+    /** ProcessingDuration p99 in milliseconds above this alarms. */
+    processingP99Ms: number;
+    /** InventoryRemaining (Minimum over the items just settled) below this alarms. */
+    inventoryLowUnits: number;
     /** Alarm period in seconds. */
     periodSeconds: number;
     /** Consecutive breaching periods before an alarm fires. */
@@ -113,6 +130,7 @@ export const defaultConfig: StageConfig = {
     maxBatchingWindowSeconds: 1,
     maxConcurrency: 5,
   },
+  sweeper: { rateMinutes: 1, reservationTtlSeconds: 900 },
   queue: { maxReceiveCount: 3, retentionDays: 4 },
   cache: { maxDataStorageGb: 1, maxEcpuPerSecond: 5_000 },
   api: {
@@ -127,6 +145,9 @@ export const defaultConfig: StageConfig = {
     processorThrottles: 0,
     api5xx: 5,
     buyP99LatencyMs: 1_000,
+    failureRatePercent: 10,
+    processingP99Ms: 5_000,
+    inventoryLowUnits: 10,
     periodSeconds: 60,
     evaluationPeriods: 1,
   },
@@ -146,6 +167,7 @@ export const stagingConfig: StageConfig = {
     maxBatchingWindowSeconds: 1,
     maxConcurrency: 10,
   },
+  sweeper: { rateMinutes: 1, reservationTtlSeconds: 900 },
   queue: { maxReceiveCount: 3, retentionDays: 4 },
   cache: { maxDataStorageGb: 2, maxEcpuPerSecond: 20_000 },
   api: {
@@ -180,6 +202,7 @@ export const productionConfig: StageConfig = {
     maxBatchingWindowSeconds: 1,
     maxConcurrency: 50,
   },
+  sweeper: { rateMinutes: 1, reservationTtlSeconds: 900 },
   queue: { maxReceiveCount: 3, retentionDays: 4 },
   cache: { maxDataStorageGb: 10, maxEcpuPerSecond: 200_000 },
   api: {
@@ -194,6 +217,9 @@ export const productionConfig: StageConfig = {
     processorThrottles: 0,
     api5xx: 20,
     buyP99LatencyMs: 500,
+    failureRatePercent: 10,
+    processingP99Ms: 5_000,
+    inventoryLowUnits: 50,
     periodSeconds: 60,
     evaluationPeriods: 2,
   },
@@ -207,7 +233,7 @@ const byStage: Record<string, StageConfig> = {
 /** The configuration of a stage: its own entry, or `defaultConfig` for any other stage. */
 export function getStageConfig(stage: string): StageConfig {
   const config = byStage[stage] ?? defaultConfig;
-  validate(stage, config);
+  validateStageConfig(stage, config);
   return config;
 }
 
@@ -216,7 +242,8 @@ export function isLongLivedStage(stage: string): boolean {
   return stage in byStage;
 }
 
-function validate(stage: string, c: StageConfig): void {
+/** Throws on a config that cannot deploy or would misbehave; getStageConfig() runs it on every synth. */
+export function validateStageConfig(stage: string, c: StageConfig): void {
   const errors: string[] = [];
   const check = (ok: boolean, message: string) => {
     if (!ok) errors.push(message);
@@ -233,6 +260,12 @@ function validate(stage: string, c: StageConfig): void {
   check(c.processor.maxConcurrency >= 2 && c.processor.maxConcurrency <= 1000, "processor.maxConcurrency must be 2..1000");
   check(c.processor.timeoutSeconds >= 1 && c.processor.timeoutSeconds <= 900, "processor.timeoutSeconds must be 1..900");
   check(c.processor.timeoutSeconds * 6 <= 43_200, "6 x processor.timeoutSeconds must fit the 12 h SQS visibility limit");
+  check(c.sweeper.rateMinutes >= 1 && c.sweeper.rateMinutes <= 60, "sweeper.rateMinutes must be 1..60");
+  check(
+    c.sweeper.reservationTtlSeconds > c.processor.timeoutSeconds * 6 * c.queue.maxReceiveCount,
+    "sweeper.reservationTtlSeconds must exceed the queue's retry span (6 x processor.timeoutSeconds x queue.maxReceiveCount)",
+  );
+  check(c.alarms.failureRatePercent > 0 && c.alarms.failureRatePercent <= 100, "alarms.failureRatePercent must be 1..100");
   check(c.queue.maxReceiveCount >= 1 && c.queue.maxReceiveCount <= 1000, "queue.maxReceiveCount must be 1..1000");
   check(c.queue.retentionDays >= 1 && c.queue.retentionDays <= 14, "queue.retentionDays must be 1..14");
   check(c.cache.maxDataStorageGb >= 1 && c.cache.maxDataStorageGb <= 5000, "cache.maxDataStorageGb must be 1..5000");

@@ -57,6 +57,7 @@ export function functionEnvironment(app: App): Record<string, string> {
     IDEMPOTENCY_TTL_SECONDS: String(config.app.idempotencyTtlSeconds),
     ORDER_RETENTION_DAYS: String(config.app.orderRetentionDays),
     PAYMENT_FAILURE_RATE: String(config.app.paymentFailureRate),
+    RESERVATION_TTL_SECONDS: String(config.sweeper.reservationTtlSeconds),
     POWERTOOLS_SERVICE_NAME: SERVICE_NAME,
     POWERTOOLS_METRICS_NAMESPACE: METRICS_NAMESPACE,
   };

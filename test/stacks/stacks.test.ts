@@ -1,8 +1,8 @@
 import fs from "node:fs";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { getStageConfig, productionConfig, stagingConfig, defaultConfig } from "../../stacks/config.js";
-import { flat, refersTo, ROOT, synth, type Synth, type Resource } from "./synth.js";
+import { getStageConfig, productionConfig, stagingConfig, defaultConfig, validateStageConfig as validateForTest } from "../../stacks/config.js";
+import { allStatements, asArray, flat, refersTo, ROOT, synth, type Synth, type Resource } from "./synth.js";
 
 const HANDLERS = {
   buy: "packages/functions/src/buy.handler",
@@ -10,6 +10,7 @@ const HANDLERS = {
   health: "packages/functions/src/health.handler",
   admin: "packages/functions/src/admin.handler",
   processor: "packages/functions/src/processor.handler",
+  sweeper: "packages/functions/src/sweeper.handler",
 } as const;
 
 const REQUIRED_ENV = [
@@ -23,6 +24,7 @@ const REQUIRED_ENV = [
   "RATE_LIMIT_WINDOW_SECONDS",
   "IDEMPOTENCY_TTL_SECONDS",
   "PAYMENT_FAILURE_RATE",
+  "RESERVATION_TTL_SECONDS",
   "POWERTOOLS_SERVICE_NAME",
   "POWERTOOLS_METRICS_NAMESPACE",
 ];
@@ -32,19 +34,17 @@ const MAX_BUNDLE_BYTES = 2.5 * 1024 * 1024;
 let staging: Synth;
 let production: Synth;
 let ephemeral: Synth; // a personal/PR stage in deploy mode
-let dev: Synth; // `sst dev` mode
 
 beforeAll(async () => {
   // One synth per stage, shared by every test below. Sequential: SST's use()/getStack()
-  // and the project are process-global.
+  // and the project are process-global. `sst dev` mode is synthesized in dev-mode.test.ts (its own process).
   staging = await synth("staging");
   production = await synth("production");
   ephemeral = await synth("pr-42");
-  dev = await synth("alice", "dev", { REDIS_URL: "redis://127.0.0.1:6379", REDIS_CLUSTER: "false" });
 }, 180_000);
 
 afterAll(() => {
-  for (const s of [staging, production, ephemeral, dev]) {
+  for (const s of [staging, production, ephemeral]) {
     if (s) fs.rmSync(s.outdir, { recursive: true, force: true });
   }
 });
@@ -61,28 +61,6 @@ function one(s: Synth, type: string, predicate: (r: Resource) => boolean = () =>
   return found[0];
 }
 
-/**
- * All policy statements of all stacks, with where they come from: identity policies (IAM
- * policies, managed policies, role inline policies, role trust policies) and resource
- * policies (queue, topic, ...), i.e. every PolicyDocument / AssumeRolePolicyDocument.
- */
-function allStatements(s: Synth) {
-  const out: Array<{ stack: string; id: string; type: string; statement: any }> = [];
-  const visit = (node: unknown, stack: string, id: string, type: string) => {
-    if (!node || typeof node !== "object") return;
-    for (const [key, value] of Object.entries(node as Record<string, unknown>)) {
-      if ((key === "PolicyDocument" || key === "AssumeRolePolicyDocument") && value && typeof value === "object") {
-        for (const statement of asArray((value as any).Statement)) out.push({ stack, id, type, statement });
-      } else {
-        visit(value, stack, id, type);
-      }
-    }
-  };
-  for (const { stack, id, resource } of s.resources()) visit(resource.Properties, stack, id, resource.Type);
-  return out;
-}
-
-const asArray = <T,>(x: T | T[] | undefined): T[] => (x === undefined ? [] : Array.isArray(x) ? x : [x]);
 
 /** Allow statements attached to the role of a function. */
 function roleStatements(s: Synth, fn: { stack: string; resource: Resource }) {
@@ -160,7 +138,7 @@ describe("network (staging)", () => {
 
   it("puts every app Lambda in the isolated subnets with the Lambda SG", () => {
     const fns = staging.functions();
-    expect(fns).toHaveLength(5);
+    expect(fns).toHaveLength(6);
     for (const f of fns) {
       const vpc = f.resource.Properties.VpcConfig;
       expect(vpc, f.id).toBeDefined();
@@ -228,7 +206,10 @@ describe("orders queue and table", () => {
     const table = one(staging, "AWS::DynamoDB::Table");
     expect(table.resource.Properties).toMatchObject({
       KeySchema: [{ AttributeName: "request_id", KeyType: "HASH" }],
-      AttributeDefinitions: [{ AttributeName: "request_id", AttributeType: "S" }],
+      AttributeDefinitions: [
+        { AttributeName: "request_id", AttributeType: "S" },
+        { AttributeName: "item_id", AttributeType: "S" },
+      ],
       BillingMode: "PAY_PER_REQUEST",
       PointInTimeRecoverySpecification: { PointInTimeRecoveryEnabled: true },
       TimeToLiveSpecification: { AttributeName: "expires_at", Enabled: true },
@@ -240,6 +221,22 @@ describe("orders queue and table", () => {
     expect(
       one(ephemeral, "AWS::DynamoDB::Table").resource.Properties.PointInTimeRecoverySpecification?.PointInTimeRecoveryEnabled,
     ).not.toBe(true);
+  });
+
+  it("indexes orders by item (by_item: item_id, request_id) with only the attributes reconcile and the report read", () => {
+    for (const s of [staging, production, ephemeral]) {
+      const table = one(s, "AWS::DynamoDB::Table");
+      expect(table.resource.Properties.GlobalSecondaryIndexes, s.stage).toEqual([
+        {
+          IndexName: "by_item",
+          KeySchema: [
+            { AttributeName: "item_id", KeyType: "HASH" },
+            { AttributeName: "request_id", KeyType: "RANGE" },
+          ],
+          Projection: { ProjectionType: "INCLUDE", NonKeyAttributes: ["user_id", "amount", "status", "created_at", "updated_at"] },
+        },
+      ]);
+    }
   });
 });
 
@@ -274,7 +271,16 @@ describe("HTTP API", () => {
   it("routes each path to its handler", () => {
     const routes = routesOf(staging);
     expect(Object.keys(routes).sort()).toEqual(
-      ["GET /admin/items/{item_id}", "GET /health", "GET /orders/{request_id}", "POST /buy", "PUT /admin/items/{item_id}"].sort(),
+      [
+        "GET /admin/items",
+        "GET /admin/items/{item_id}",
+        "GET /admin/items/{item_id}/report",
+        "POST /admin/items/{item_id}/reconcile",
+        "GET /health",
+        "GET /orders/{request_id}",
+        "POST /buy",
+        "PUT /admin/items/{item_id}",
+      ].sort(),
     );
     const expected: Record<string, string> = {
       "POST /buy": HANDLERS.buy,
@@ -282,6 +288,9 @@ describe("HTTP API", () => {
       "GET /health": HANDLERS.health,
       "PUT /admin/items/{item_id}": HANDLERS.admin,
       "GET /admin/items/{item_id}": HANDLERS.admin,
+      "GET /admin/items": HANDLERS.admin,
+      "POST /admin/items/{item_id}/reconcile": HANDLERS.admin,
+      "GET /admin/items/{item_id}/report": HANDLERS.admin,
     };
     const api = staging.stacks.Api.json.Resources;
     for (const [key, handler] of Object.entries(expected)) {
@@ -297,8 +306,9 @@ describe("HTTP API", () => {
 
   it("requires AWS_IAM on the admin routes and nothing on the public ones", () => {
     const routes = routesOf(staging);
-    expect(routes["PUT /admin/items/{item_id}"].resource.Properties.AuthorizationType).toBe("AWS_IAM");
-    expect(routes["GET /admin/items/{item_id}"].resource.Properties.AuthorizationType).toBe("AWS_IAM");
+    const admin = Object.keys(routes).filter((key) => key.includes(" /admin/"));
+    expect(admin).toHaveLength(5);
+    for (const key of admin) expect(routes[key].resource.Properties.AuthorizationType, key).toBe("AWS_IAM");
     for (const key of ["POST /buy", "GET /orders/{request_id}", "GET /health"]) {
       expect(routes[key].resource.Properties.AuthorizationType, key).toBe("NONE");
     }
@@ -327,6 +337,31 @@ describe("HTTP API", () => {
         ThrottlingBurstLimit: c.api.throttleBurst,
       });
     }
+  });
+});
+
+describe("reservation sweeper", () => {
+  it("runs on an EventBridge schedule at the stage's rate, with the stage's reservation TTL", () => {
+    for (const [s, c] of [
+      [staging, stagingConfig],
+      [production, productionConfig],
+    ] as const) {
+      const sweeper = fnByHandler(s, HANDLERS.sweeper);
+      const rule = one(s, "AWS::Events::Rule");
+      expect(rule.resource.Properties.ScheduleExpression).toBe(`rate(${c.sweeper.rateMinutes} minute${c.sweeper.rateMinutes === 1 ? "" : "s"})`);
+      expect(rule.resource.Properties.State ?? "ENABLED").toBe("ENABLED");
+      expect(flat(rule.resource.Properties.Targets)).toContain(sweeper.id);
+      expect(sweeper.resource.Properties.Environment.Variables.RESERVATION_TTL_SECONDS).toBe(String(c.sweeper.reservationTtlSeconds));
+      // EventBridge may invoke it, nothing else
+      const permission = s.resources("AWS::Lambda::Permission").find((p) => flat(p.resource.Properties.FunctionName).includes(sweeper.id));
+      expect(permission?.resource.Properties.Principal).toBe("events.amazonaws.com");
+    }
+    expect(defaultConfig.sweeper.reservationTtlSeconds).toBe(900);
+  });
+
+  it("refuses a TTL the queue could still be retrying within", () => {
+    const bad = { ...stagingConfig, sweeper: { rateMinutes: 1, reservationTtlSeconds: 300 } };
+    expect(() => validateForTest("bad", bad)).toThrow(/reservationTtlSeconds must exceed/);
   });
 });
 
@@ -405,9 +440,44 @@ describe("monitoring", () => {
     expect(flat(a!.Dimensions)).toContain(buyId);
   });
 
+  it("alarms on the failure rate with metric math over the processor's EMF counts", () => {
+    const a = alarms(staging).find((x) => x.AlarmName && flat(x.AlarmName).includes("FailureRate"));
+    expect(a).toMatchObject({ Threshold: stagingConfig.alarms.failureRatePercent, ComparisonOperator: "GreaterThanThreshold" });
+    expect(stagingConfig.alarms.failureRatePercent).toBe(10);
+    const expression = a!.Metrics.find((m: any) => m.Expression);
+    expect(expression.Expression).toBe("IF(processed > 0, 100 * failed / processed, 0)");
+    const used = Object.fromEntries(a!.Metrics.filter((m: any) => m.MetricStat).map((m: any) => [m.Id, m.MetricStat.Metric]));
+    expect(used.failed).toMatchObject({ Namespace: "FlashSale", MetricName: "OrdersFailed" });
+    expect(used.processed).toMatchObject({ Namespace: "FlashSale", MetricName: "OrdersProcessed" });
+    expect(used.processed.Dimensions).toEqual([
+      { Name: "service", Value: "flash-sale" },
+      { Name: "stage", Value: "staging" },
+    ]);
+  });
+
+  it("alarms on processing p99 above 5 s and on low inventory, thresholds from the stage config", () => {
+    const p99 = alarms(staging).find((x) => x.MetricName === "ProcessingDuration");
+    expect(p99).toMatchObject({ Namespace: "FlashSale", ExtendedStatistic: "p99", Threshold: 5000, ComparisonOperator: "GreaterThanThreshold" });
+    for (const [s, c] of [
+      [staging, stagingConfig],
+      [production, productionConfig],
+    ] as const) {
+      const low = alarms(s).find((x) => x.MetricName === "InventoryRemaining");
+      expect(low).toMatchObject({
+        Namespace: "FlashSale",
+        Statistic: "Minimum",
+        Threshold: c.alarms.inventoryLowUnits,
+        ComparisonOperator: "LessThanThreshold",
+      });
+      // the item-less series: alarms cannot SEARCH across the per-item ones
+      expect(low!.Dimensions.map((d: any) => d.Name).sort()).toEqual(["service", "stage"]);
+    }
+    expect(productionConfig.alarms.inventoryLowUnits).not.toBe(stagingConfig.alarms.inventoryLowUnits);
+  });
+
   it("sends every alarm to the SNS topic, which emails the stage's addresses", () => {
     const all = alarms(staging);
-    expect(all).toHaveLength(6);
+    expect(all).toHaveLength(9);
     for (const a of all) {
       expect(flat(a.AlarmActions), a.AlarmName).toContain(topicId(staging));
       expect(a.TreatMissingData).toBe("notBreaching");
@@ -423,7 +493,11 @@ describe("monitoring", () => {
     const dash = one(staging, "AWS::CloudWatch::Dashboard");
     expect(dash.resource.Properties.DashboardName).toBe("staging-flash-sale-dashboard");
     const body = flat(dash.resource.Properties.DashboardBody);
-    for (const name of ["OrdersReceived", "OrdersAccepted", "OrdersRejected", "OrdersCompleted", "OrdersFailed", "BuyDuration"]) {
+    for (const name of [
+      "OrdersReceived", "OrdersAccepted", "OrdersRejected", "EnqueueFailed", "OrdersCompleted", "OrdersFailed", "BuyDuration",
+      "RejectedValidation", "RejectedDuplicate", "RejectedRateLimited", "RejectedPurchaseLimit", "RejectedSoldOut",
+      "OrdersProcessed", "FailedSoldOut", "FailedPayment", "OrdersDeadLettered", "OrdersExpired", "ProcessingDuration",
+    ]) {
       // Powertools publishes {service, stage}; the dashboard must query that exact set
       expect(body, name).toContain(
         `\\"FlashSale\\",\\"${name}\\",\\"service\\",\\"flash-sale\\",\\"stage\\",\\"staging\\"`,
@@ -441,6 +515,14 @@ describe("monitoring", () => {
     }
     expect(body).toContain("OrdersDlq");
     expect(body).toContain("OrdersQueue");
+    // latency p50/p99, and inventory per item through a SEARCH over the item dimension
+    expect(body).toContain(`\\"stat\\":\\"p50\\"`);
+    expect(body).toContain(`\\"stat\\":\\"p99\\"`);
+    expect(body).toContain("SEARCH('{FlashSale,item,service,stage} MetricName=");
+    expect(body).toMatch(/MetricName=\W+InventoryRemaining\W+ stage=\W+staging\W+', 'Minimum', 60\)/);
+    for (const title of ["Buy latency", "Orders queue depth", "DLQ depth", "Processor invocations / concurrency", "Processor errors / throttles", "Inventory remaining per item", "Rejections by reason"]) {
+      expect(body, title).toContain(title);
+    }
   });
 });
 
@@ -498,7 +580,7 @@ describe("functions", () => {
 
 describe("least-privilege IAM", () => {
   it("has no wildcard action in any policy statement of any stack (IAM and resource policies)", () => {
-    for (const s of [staging, production, ephemeral, dev]) {
+    for (const s of [staging, production, ephemeral]) {
       const statements = allStatements(s);
       const types = new Set(statements.map((x) => x.type));
       for (const t of ["AWS::IAM::Policy", "AWS::IAM::Role", "AWS::SQS::QueuePolicy", "AWS::SNS::TopicPolicy"]) {
@@ -549,7 +631,16 @@ describe("least-privilege IAM", () => {
     const health = grants(HANDLERS.health);
     expect(actionsOf(health)).toEqual(["dynamodb:DescribeTable", "sqs:GetQueueAttributes"]);
 
-    expect(grants(HANDLERS.admin)).toEqual([]);
+    const admin = grants(HANDLERS.admin);
+    expect(actionsOf(admin)).toEqual(["dynamodb:Query"]);
+    expect(admin).toHaveLength(1);
+    // the index only, not the table
+    expect(flat(admin[0].Resource)).toContain("/index/by_item");
+
+    const sweeper = grants(HANDLERS.sweeper);
+    expect(actionsOf(sweeper)).toEqual(["dynamodb:UpdateItem"]);
+    expect(flat(sweeper[0].Resource)).toContain("OrdersTable");
+    expect(flat(sweeper[0].Resource)).not.toContain("/index/");
 
     const processor = grants(HANDLERS.processor);
     expect(actionsOf(processor)).toEqual(
@@ -596,26 +687,5 @@ describe("outputs", () => {
     }
     const dashboardUrl = staging.stacks.Monitoring.json.Outputs!.DashboardUrl.Value;
     expect(flat(dashboardUrl)).toContain("#dashboards/dashboard/staging-flash-sale-dashboard");
-  });
-});
-
-describe("sst dev mode", () => {
-  it("creates no VPC and no cache, and runs functions outside any VPC with REDIS_URL from the environment", () => {
-    expect(dev.resources("AWS::EC2::VPC")).toHaveLength(0);
-    expect(dev.resources("AWS::ElastiCache::ServerlessCache")).toHaveLength(0);
-    const fns = dev.functions();
-    expect(fns).toHaveLength(5);
-    for (const f of fns) {
-      expect(f.resource.Properties.VpcConfig, f.id).toBeUndefined();
-      expect(f.resource.Properties.Environment.Variables.REDIS_URL).toBe("redis://127.0.0.1:6379");
-      expect(f.resource.Properties.Environment.Variables.REDIS_CLUSTER).toBe("false");
-    }
-    // the queue, DLQ and table are still real AWS resources
-    expect(dev.resources("AWS::SQS::Queue")).toHaveLength(2);
-    expect(dev.resources("AWS::DynamoDB::Table")).toHaveLength(1);
-  });
-
-  it("fails with a clear error when REDIS_URL is unset", async () => {
-    await expect(synth("bob", "dev", { REDIS_URL: undefined })).rejects.toThrow(/REDIS_URL is not set/);
   });
 });

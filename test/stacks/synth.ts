@@ -137,3 +137,26 @@ export const flat = (value: unknown) => JSON.stringify(value);
 export function refersTo(value: unknown, logicalId: string): boolean {
   return flat(value).includes(logicalId);
 }
+
+/**
+ * All policy statements of all stacks, with where they come from: identity policies (IAM
+ * policies, managed policies, role inline policies, role trust policies) and resource
+ * policies (queue, topic, ...), i.e. every PolicyDocument / AssumeRolePolicyDocument.
+ */
+export function allStatements(s: Synth) {
+  const out: Array<{ stack: string; id: string; type: string; statement: any }> = [];
+  const visit = (node: unknown, stack: string, id: string, type: string) => {
+    if (!node || typeof node !== "object") return;
+    for (const [key, value] of Object.entries(node as Record<string, unknown>)) {
+      if ((key === "PolicyDocument" || key === "AssumeRolePolicyDocument") && value && typeof value === "object") {
+        for (const statement of asArray((value as any).Statement)) out.push({ stack, id, type, statement });
+      } else {
+        visit(value, stack, id, type);
+      }
+    }
+  };
+  for (const { stack, id, resource } of s.resources()) visit(resource.Properties, stack, id, resource.Type);
+  return out;
+}
+
+export const asArray = <T,>(x: T | T[] | undefined): T[] => (x === undefined ? [] : Array.isArray(x) ? x : [x]);

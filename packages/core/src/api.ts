@@ -2,8 +2,10 @@ import { z } from "zod";
 import { Buy } from "./buy";
 import { Order } from "./order";
 import { Http } from "./http";
+import { Reconcile } from "./reconcile";
+import { SaleReport } from "./report";
 import { runtime } from "./runtime";
-import { DependencyUnavailableError, ValidationError } from "./errors";
+import { DependencyUnavailableError, EngineError, ValidationError } from "./errors";
 import { count, loggerFor, Metric, milliseconds, rejectedMetric } from "./telemetry";
 
 /** The HTTP API: each route turns an API Gateway v2 event into a domain call and the domain's answer into a reply. */
@@ -15,14 +17,17 @@ export namespace Api {
     const log = loggerFor(correlation);
     const started = performance.now();
     count(Metric.OrdersReceived);
-    const rejected = (reason: string, result: Http.Result) => {
+    let itemId: string | undefined; // known once the body parses: rejections are also counted per item for the sale report
+    const rejected = async (reason: string, result: Http.Result) => {
       count(Metric.OrdersRejected);
       count(rejectedMetric(reason));
       log.debug("order rejected", { reason });
+      if (itemId) await runtime().stats.rejected(itemId, reason).catch(() => undefined); // never fails a reply
       return result;
     };
     try {
       const order = Http.parseBody(event, Order.Request);
+      itemId = order.item_id;
       const outcome = await Buy.admit(order, runtime(), correlation);
       switch (outcome.kind) {
         case "accepted": {
@@ -32,26 +37,27 @@ export namespace Api {
           return Http.reply(202, { request_id: outcome.requestId, status: "PENDING", correlation_id: correlation, status_url: url }, { location: url });
         }
         case "duplicate_request":
-          return rejected("duplicate", Http.reply(409, {
+          return await rejected("duplicate", Http.reply(409, {
             error: "duplicate_request", request_id: outcome.requestId, status: outcome.status, status_url: statusUrl(outcome.requestId), correlation_id: correlation,
           }));
         case "idempotency_key_reused":
-          return rejected("idempotency_key_reused", Http.reply(422, {
+          return await rejected("idempotency_key_reused", Http.reply(422, {
             error: "idempotency_key_reused", message: "request_id was already used with a different user_id, item_id or amount", correlation_id: correlation,
           }));
         case "unknown_item":
-          return rejected("unknown_item", Http.reply(404, { error: "unknown_item", item_id: order.item_id, correlation_id: correlation }));
+          itemId = undefined; // not on sale: nothing to count it against
+          return await rejected("unknown_item", Http.reply(404, { error: "unknown_item", item_id: order.item_id, correlation_id: correlation }));
         case "sold_out":
-          return rejected("sold_out", Http.reply(410, { error: "sold_out", item_id: order.item_id, correlation_id: correlation }));
+          return await rejected("sold_out", Http.reply(410, { error: "sold_out", item_id: order.item_id, correlation_id: correlation }));
         case "purchase_limit_exceeded":
-          return rejected("purchase_limit", Http.reply(409, { error: "purchase_limit_exceeded", item_id: order.item_id, correlation_id: correlation }));
+          return await rejected("purchase_limit", Http.reply(409, { error: "purchase_limit_exceeded", item_id: order.item_id, correlation_id: correlation }));
         case "rate_limited":
-          return rejected("rate_limited", Http.reply(429, { error: "rate_limited", retry_after_seconds: outcome.retryAfterSeconds, correlation_id: correlation },
+          return await rejected("rate_limited", Http.reply(429, { error: "rate_limited", retry_after_seconds: outcome.retryAfterSeconds, correlation_id: correlation },
             { "retry-after": String(outcome.retryAfterSeconds) }));
       }
     } catch (err) {
-      if (err instanceof ValidationError) return rejected("validation", Http.validationFailed(err, correlation));
-      if (err instanceof Http.BodyTooLargeError) return rejected("validation", Http.tooLarge(correlation));
+      if (err instanceof ValidationError) return await rejected("validation", Http.validationFailed(err, correlation));
+      if (err instanceof Http.BodyTooLargeError) return await rejected("validation", Http.tooLarge(correlation));
       if (err instanceof DependencyUnavailableError) {
         if (err.dependency === "queue") count(Metric.EnqueueFailed);
         log.warn("dependency unavailable", { dependency: err.dependency, error: err.message });
@@ -94,27 +100,52 @@ export namespace Api {
     per_user_limit: z.number().int("must be an integer").min(1).default(1),
   });
 
-  /** Operators only: IAM-authorized on AWS, bearer-token-authorized in the local profile. */
+  const ReconcileRequest = Reconcile.Options.strict();
+
+  /**
+   * Operators only: IAM-authorized on AWS, bearer-token-authorized in the local profile. Everything that reads or
+   * writes Redis for an operator goes through here, because on AWS the cache is reachable only from inside the VPC.
+   *   GET  /admin/items                          items on sale with their levels
+   *   PUT  /admin/items/{item_id}                load stock           GET /admin/items/{item_id}  inspect it
+   *   POST /admin/items/{item_id}/reconcile      drift report; {"repair": true} fixes it
+   *   GET  /admin/items/{item_id}/report         sale report of the item
+   */
   export async function admin(event: Http.Event): Promise<Http.Result> {
     const correlation = Http.correlationId(event);
-    const itemId = Order.id.safeParse(event.pathParameters?.item_id ?? "");
-    if (!itemId.success) {
-      return Http.validationFailed(new ValidationError([{ field: "item_id", message: itemId.error.issues[0]!.message }]), correlation);
-    }
-    const { inventory } = runtime();
+    const { inventory, audit, history, claims, stats } = runtime();
     try {
+      if (event.routeKey === "GET /admin/items") {
+        const items = await Promise.all((await inventory.items()).map(async (id) => (await inventory.levels(id)) ?? { item_id: id }));
+        return Http.reply(200, { items });
+      }
+      const itemId = Order.id.safeParse(event.pathParameters?.item_id ?? "");
+      if (!itemId.success) {
+        return Http.validationFailed(new ValidationError([{ field: "item_id", message: itemId.error.issues[0]!.message }]), correlation);
+      }
+      const item = itemId.data;
+      switch (event.routeKey) {
+        case "POST /admin/items/{item_id}/reconcile": {
+          const options = event.body ? Http.parseBody(event, ReconcileRequest) : {};
+          const report = await Reconcile.run(item, options, { audit, history, claims });
+          if (report.status !== "in_sync") loggerFor(correlation).warn("inventory drift", { item_id: item, status: report.status, drift: report.drift });
+          return Http.reply(200, report);
+        }
+        case "GET /admin/items/{item_id}/report":
+          return Http.reply(200, await SaleReport.forItem(item, { inventory, history, stats }));
+      }
       if (event.requestContext.http.method === "PUT") {
         const update = Http.parseBody(event, StockUpdate);
-        const levels = await inventory.setStock(itemId.data, update.stock, update.per_user_limit);
+        const levels = await inventory.setStock(item, update.stock, update.per_user_limit);
         loggerFor(correlation).info("stock set", { ...levels });
         return Http.reply(200, levels);
       }
-      const levels = await inventory.levels(itemId.data);
-      return levels ? Http.reply(200, levels) : Http.reply(404, { error: "unknown_item", item_id: itemId.data });
+      const levels = await inventory.levels(item);
+      return levels ? Http.reply(200, levels) : Http.reply(404, { error: "unknown_item", item_id: item });
     } catch (err) {
       if (err instanceof ValidationError) return Http.validationFailed(err, correlation);
       if (err instanceof Http.BodyTooLargeError) return Http.tooLarge(correlation);
       if (err instanceof DependencyUnavailableError) return Http.unavailable(correlation);
+      if (err instanceof EngineError) return Http.reply(409, { error: "conflict", message: err.message, correlation_id: correlation });
       throw err;
     }
   }

@@ -33,6 +33,52 @@ export interface Inventory {
   settle(itemId: string, requestId: string, outcome: SettleOutcome): Promise<Settlement>;
   setStock(itemId: string, stock: number, perUserLimit: number): Promise<ItemLevels>;
   levels(itemId: string): Promise<ItemLevels | undefined>;
+  /** Every item ever loaded with setStock: what the sweeper, reconcile and the report walk. */
+  items(): Promise<string[]>;
+  /** Release up to `limit` admissions older than `ttlMs` as FAILED_EXPIRED; returns what was released. */
+  expire(itemId: string, ttlMs: number, limit: number): Promise<Hold[]>;
+}
+
+/** An admission not yet settled: units taken from stock and held for one request. */
+export interface Hold {
+  request_id: string;
+  user_id: string;
+  amount: number;
+  admitted_ms: number;
+}
+
+/** One item's counters and bookkeeping as one consistent read, for reconcile. */
+export interface ItemState {
+  levels?: ItemLevels;
+  /** Units on sale (stock + in_flight + sold) as last set by an operator; absent after a cache loss. */
+  total?: number;
+  users: Record<string, number>;
+  holds: Hold[];
+  ledger: Record<string, string>;
+}
+
+/** What reconcile writes: counters derived from the recorded orders (see lua/reconcile.lua). */
+export interface RepairPlan {
+  ledger_len: number;
+  total: number;
+  per_user_limit: number;
+  completed: Record<string, number>;
+  ledger: Record<string, string>;
+  drop_holds: string[];
+}
+
+export type Repair = { kind: "changed" } | { kind: "repaired"; levels: ItemLevels; oversold: number };
+
+/** Operator access to an item's inner bookkeeping; only reconcile uses it. */
+export interface InventoryAudit {
+  snapshot(itemId: string): Promise<ItemState>;
+  repair(itemId: string, plan: RepairPlan): Promise<Repair>;
+}
+
+/** Refused buys per item and reason, for the sale report where there is no CloudWatch. */
+export interface SaleStats {
+  rejected(itemId: string, reason: string): Promise<void>;
+  rejections(itemId: string): Promise<Record<string, number>>;
 }
 
 export type Claim = { kind: "claimed"; acceptedAt: string } | { kind: "duplicate"; acceptedAt: string } | { kind: "reused" };
@@ -62,6 +108,11 @@ export interface OrderStore {
   get(requestId: string): Promise<Order.Record | undefined>;
   /** Record a final status, unless the order already has one: status never goes backwards. */
   finalize(message: Order.Message, status: Order.FinalStatus, correlationId: string): Promise<"written" | "already_final">;
+}
+
+/** Recorded orders of one item (the table's by_item index), for reconcile and the sale report. */
+export interface OrderHistory {
+  byItem(itemId: string): Promise<Order.Record[]>;
 }
 
 export interface Payments {

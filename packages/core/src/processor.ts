@@ -5,7 +5,7 @@ import { Order } from "./order";
 import { runtime } from "./runtime";
 import { PoisonMessageError } from "./errors";
 import { CORRELATION_ATTRIBUTE } from "./adapters/sqs";
-import { count, failedMetric, loggerFor, Metric, milliseconds } from "./telemetry";
+import { count, failedMetric, inventoryRemaining, loggerFor, Metric, milliseconds } from "./telemetry";
 
 /**
  * The queue consumer: each record of a batch is settled on its own; failures go back to the queue as
@@ -15,7 +15,21 @@ export namespace Processor {
   const batch = new BatchProcessor(EventType.SQS);
 
   export async function handle(event: SQSEvent, context: Context): Promise<SQSBatchResponse> {
-    return processPartialResponse(event, record, batch, { context, throwOnFullBatchFailure: false });
+    const settledItems = new Set<string>();
+    const response = await processPartialResponse(event, (rec: SQSRecord) => record(rec, settledItems), batch, { context, throwOnFullBatchFailure: false });
+    await reportInventory(settledItems);
+    return response;
+  }
+
+  /** InventoryRemaining once per item per batch: one HMGET each, and a metric must never fail the batch. */
+  async function reportInventory(items: Set<string>): Promise<void> {
+    const { inventory } = runtime();
+    await Promise.all(
+      [...items].map(async (itemId) => {
+        const levels = await inventory.levels(itemId).catch(() => undefined);
+        if (levels) inventoryRemaining(itemId, levels.stock);
+      }),
+    );
   }
 
   export function parse(body: string): Order.Message {
@@ -32,7 +46,7 @@ export namespace Processor {
     return parsed.data;
   }
 
-  async function record(rec: SQSRecord): Promise<void> {
+  async function record(rec: SQSRecord, settledItems: Set<string>): Promise<void> {
     const correlation = rec.messageAttributes?.[CORRELATION_ATTRIBUTE]?.stringValue ?? rec.messageId;
     const log = loggerFor(correlation, { message_id: rec.messageId });
     const deps = runtime();
@@ -50,6 +64,7 @@ export namespace Processor {
     const started = performance.now();
     try {
       const status = await Fulfilment.process(message, deps, correlation);
+      settledItems.add(message.item_id);
       count(Metric.OrdersProcessed);
       if (status === "COMPLETED") count(Metric.OrdersCompleted);
       else {

@@ -1,17 +1,22 @@
 import { loadConfig, type Config } from "./config";
-import { connectRedis, RedisClaims, RedisInventory, RedisProbe, RedisRateLimiter, type RedisClient } from "./adapters/redis";
+import {
+  connectRedis, RedisClaims, RedisInventory, RedisInventoryAudit, RedisProbe, RedisRateLimiter, RedisSaleStats, type RedisClient,
+} from "./adapters/redis";
 import { sqsClient, SqsOrderQueue } from "./adapters/sqs";
 import { dynamoClient, DynamoOrderStore } from "./adapters/dynamo";
 import { SimulatedPayments } from "./adapters/payments";
 import type { Buy } from "./buy";
 import type { Fulfilment } from "./fulfilment";
-import type { Probe } from "./ports";
+import type { InventoryAudit, OrderHistory, Probe, SaleStats } from "./ports";
 
 /** Everything a handler needs, wired from the environment once per cold start. */
 export interface Runtime extends Buy.Deps, Fulfilment.Deps {
   config: Config;
   redis: RedisClient;
   queue: SqsOrderQueue;
+  audit: InventoryAudit;
+  history: OrderHistory;
+  stats: SaleStats;
   probes: { redis: Probe; queue: Probe; orders_table: Probe };
   close(): Promise<void>;
 }
@@ -44,6 +49,9 @@ function wire(config: Config): Runtime {
     rateLimiter: new RedisRateLimiter(redis, config.RATE_LIMIT_MAX_REQUESTS, config.RATE_LIMIT_WINDOW_SECONDS),
     queue,
     orders,
+    audit: new RedisInventoryAudit(redis),
+    history: orders,
+    stats: new RedisSaleStats(redis),
     payments: new SimulatedPayments({ failureRate: config.PAYMENT_FAILURE_RATE, declineUsers }),
     probes: { redis: new RedisProbe(redis), queue, orders_table: orders },
     async close() {

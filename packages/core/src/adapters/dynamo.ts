@@ -1,6 +1,7 @@
 import {
   DynamoDBClient,
   GetItemCommand,
+  QueryCommand,
   UpdateItemCommand,
   DescribeTableCommand,
   ConditionalCheckFailedException,
@@ -8,7 +9,7 @@ import {
 } from "@aws-sdk/client-dynamodb";
 import type { Config } from "../config";
 import { Order } from "../order";
-import type { OrderStore, Probe } from "../ports";
+import type { OrderHistory, OrderStore, Probe } from "../ports";
 import { DependencyUnavailableError } from "../errors";
 
 export function dynamoClient(config: Pick<Config, "AWS_REGION" | "AWS_ENDPOINT_URL" | "AWS_ENDPOINT_URL_DYNAMODB">): DynamoDBClient {
@@ -20,26 +21,55 @@ export function dynamoClient(config: Pick<Config, "AWS_REGION" | "AWS_ENDPOINT_U
   });
 }
 
+/** The table's index of orders by item (item_id, request_id); stacks/Orders.ts and the local stand-ins create it. */
+export const BY_ITEM_INDEX = "by_item";
+/** The attributes the index projects besides its keys: what reconcile and the sale report read. */
+export const BY_ITEM_ATTRIBUTES = ["user_id", "amount", "status", "created_at", "updated_at"];
+
+function toRecord(item: Record<string, AttributeValue>): Order.Record {
+  return {
+    request_id: item.request_id!.S!,
+    user_id: item.user_id!.S!,
+    item_id: item.item_id!.S!,
+    amount: Number(item.amount!.N),
+    status: item.status!.S as Order.Status,
+    ...(item.reason?.S ? { reason: item.reason.S } : {}),
+    created_at: item.created_at!.S!,
+    updated_at: item.updated_at!.S!,
+  };
+}
+
 /** Orders in DynamoDB, one item per request_id. `expires_at` is the table's TTL attribute. */
-export class DynamoOrderStore implements OrderStore, Probe {
+export class DynamoOrderStore implements OrderStore, OrderHistory, Probe {
   constructor(private readonly db: DynamoDBClient, private readonly table: string, private readonly retentionDays: number) {}
 
   async get(requestId: string): Promise<Order.Record | undefined> {
     const out = await this.call(() =>
       this.db.send(new GetItemCommand({ TableName: this.table, Key: { request_id: { S: requestId } }, ConsistentRead: true })),
     );
-    const item = out.Item;
-    if (!item) return undefined;
-    return {
-      request_id: item.request_id!.S!,
-      user_id: item.user_id!.S!,
-      item_id: item.item_id!.S!,
-      amount: Number(item.amount!.N),
-      status: item.status!.S as Order.Status,
-      ...(item.reason?.S ? { reason: item.reason.S } : {}),
-      created_at: item.created_at!.S!,
-      updated_at: item.updated_at!.S!,
-    };
+    return out.Item ? toRecord(out.Item) : undefined;
+  }
+
+  /** Eventually consistent (a GSI): reconcile relies on the Redis ledger for orders settled moments ago. */
+  async byItem(itemId: string): Promise<Order.Record[]> {
+    const records: Order.Record[] = [];
+    let start: Record<string, AttributeValue> | undefined;
+    do {
+      const page = await this.call(() =>
+        this.db.send(
+          new QueryCommand({
+            TableName: this.table,
+            IndexName: BY_ITEM_INDEX,
+            KeyConditionExpression: "item_id = :item",
+            ExpressionAttributeValues: { ":item": { S: itemId } },
+            ExclusiveStartKey: start,
+          }),
+        ),
+      );
+      for (const item of page.Items ?? []) records.push(toRecord(item));
+      start = page.LastEvaluatedKey;
+    } while (start);
+    return records;
   }
 
   async finalize(message: Order.Message, status: Order.FinalStatus, correlationId: string): Promise<"written" | "already_final"> {

@@ -5,13 +5,16 @@ import { randomUUID } from "node:crypto";
 import { Redis, Cluster } from "ioredis";
 import type { Config } from "../config";
 import type { Order } from "../order";
-import type { Admission, Claim, Claims, Inventory, ItemLevels, Probe, RateDecision, RateLimiter, SettleOutcome, Settlement } from "../ports";
+import type {
+  Admission, Claim, Claims, Hold, Inventory, InventoryAudit, ItemLevels, ItemState, Probe, RateDecision, RateLimiter, Repair, RepairPlan,
+  SaleStats, SettleOutcome, Settlement,
+} from "../ports";
 import { DependencyUnavailableError } from "../errors";
 
 export type RedisClient = Redis | Cluster;
 
 /** The Lua scripts in lua/, each loaded once and then run by SHA (ioredis defineCommand: EVALSHA, EVAL on NOSCRIPT). */
-const SCRIPTS = { rate_limit: 1, claim: 1, admit: 5, settle: 5, set_stock: 1 } as const;
+const SCRIPTS = { rate_limit: 1, claim: 1, admit: 5, settle: 5, set_stock: 1, expire: 5, reconcile: 5, count_rejection: 2 } as const;
 type ScriptName = keyof typeof SCRIPTS;
 
 /** lua/ ships beside the bundle on Lambda (copyFiles) and sits at the repo root in development. */
@@ -81,6 +84,14 @@ export const itemKeys = (itemId: string) => {
   return [tag, `${tag}:users`, `${tag}:holds`, `${tag}:held_at`, `${tag}:ledger`];
 };
 export const claimKey = (requestId: string) => `req:{${requestId}}`;
+export const rejectionsKey = (itemId: string) => `item:{${itemId}}:rejections`;
+/** The registry of items on sale: its own slot, so it is written beside set_stock.lua, not inside it. */
+export const ITEMS_KEY = "items";
+
+const parseHold = (requestId: string, hold: string): Hold => {
+  const [user, amount, at] = hold.split("|");
+  return { request_id: requestId, user_id: user!, amount: Number(amount), admitted_ms: Number(at) };
+};
 export const rateKey = (userId: string) => `user:{${userId}}:rate`;
 
 export class RedisInventory implements Inventory {
@@ -112,6 +123,7 @@ export class RedisInventory implements Inventory {
 
   async setStock(itemId: string, stock: number, perUserLimit: number): Promise<ItemLevels> {
     const [s, f, sold, limit] = await run(this.redis, "set_stock", itemKeys(itemId).slice(0, 1), [stock, perUserLimit]);
+    await call(() => this.redis.sadd(ITEMS_KEY, itemId));
     return { item_id: itemId, stock: Number(s), in_flight: Number(f), sold: Number(sold), per_user_limit: Number(limit) };
   }
 
@@ -119,6 +131,69 @@ export class RedisInventory implements Inventory {
     const [s, f, sold, limit] = await call(() => this.redis.hmget(itemKeys(itemId)[0], "stock", "in_flight", "sold", "per_user_limit"));
     if (s === null) return undefined;
     return { item_id: itemId, stock: Number(s), in_flight: Number(f ?? 0), sold: Number(sold ?? 0), per_user_limit: Number(limit ?? 1) };
+  }
+
+  async items(): Promise<string[]> {
+    return (await call(() => this.redis.smembers(ITEMS_KEY))).sort();
+  }
+
+  async expire(itemId: string, ttlMs: number, limit: number): Promise<Hold[]> {
+    const flat = await run(this.redis, "expire", itemKeys(itemId), [ttlMs, limit]);
+    const released: Hold[] = [];
+    for (let i = 0; i < flat.length; i += 4) {
+      released.push({ request_id: flat[i]!, user_id: flat[i + 1]!, amount: Number(flat[i + 2]), admitted_ms: Number(flat[i + 3]) });
+    }
+    return released;
+  }
+}
+
+export class RedisInventoryAudit implements InventoryAudit {
+  constructor(private readonly redis: RedisClient) {}
+
+  async snapshot(itemId: string): Promise<ItemState> {
+    const [item, users, holds, , ledger] = itemKeys(itemId);
+    // One MULTI (all keys share the item's slot): counters, holds and ledger are read at one instant.
+    const replies = await call(() => this.redis.multi().hgetall(item!).hgetall(users!).hgetall(holds!).hgetall(ledger!).exec());
+    const [h, u, held, l] = (replies ?? []).map(([err, value]) => {
+      if (err) throw new DependencyUnavailableError("redis", err);
+      return value as Record<string, string>;
+    });
+    const levels: ItemLevels | undefined =
+      h!.stock === undefined
+        ? undefined
+        : { item_id: itemId, stock: Number(h!.stock), in_flight: Number(h!.in_flight ?? 0), sold: Number(h!.sold ?? 0), per_user_limit: Number(h!.per_user_limit ?? 1) };
+    return {
+      levels,
+      ...(h!.total !== undefined ? { total: Number(h!.total) } : {}),
+      users: Object.fromEntries(Object.entries(u!).map(([user, units]) => [user, Number(units)])),
+      holds: Object.entries(held!).map(([rid, hold]) => parseHold(rid, hold)),
+      ledger: l!,
+    };
+  }
+
+  async repair(itemId: string, plan: RepairPlan): Promise<Repair> {
+    // Empty objects must stay JSON objects for cjson; arrays too.
+    const [code, s, f, sold, limit, oversold] = await run(this.redis, "reconcile", itemKeys(itemId), [JSON.stringify(plan)]);
+    if (code === "CHANGED") return { kind: "changed" };
+    await call(() => this.redis.sadd(ITEMS_KEY, itemId));
+    return {
+      kind: "repaired",
+      levels: { item_id: itemId, stock: Number(s), in_flight: Number(f), sold: Number(sold), per_user_limit: Number(limit) },
+      oversold: Number(oversold),
+    };
+  }
+}
+
+export class RedisSaleStats implements SaleStats {
+  constructor(private readonly redis: RedisClient) {}
+
+  async rejected(itemId: string, reason: string): Promise<void> {
+    await run(this.redis, "count_rejection", [itemKeys(itemId)[0]!, rejectionsKey(itemId)], [reason]);
+  }
+
+  async rejections(itemId: string): Promise<Record<string, number>> {
+    const counts = await call(() => this.redis.hgetall(rejectionsKey(itemId)));
+    return Object.fromEntries(Object.entries(counts).map(([reason, n]) => [reason, Number(n)]));
   }
 }
 

@@ -6,7 +6,9 @@ import { handler as order } from "../order";
 import { handler as health } from "../health";
 import { handler as admin } from "../admin";
 import { handler as processor } from "../processor";
+import { handler as sweeper } from "../sweeper";
 import { LocalGateway } from "./gateway";
+import { lambdaContext } from "./lambda-context";
 import { QueuePoller } from "./queue-poller";
 import { startRedisServer, type RedisServer } from "./redis-server";
 import { createResources, startStandIns, type AwsResources } from "./stand-ins";
@@ -20,6 +22,8 @@ export interface LocalEngineOptions {
   processorConcurrency?: number;
   maxReceiveCount?: number;
   visibilityTimeoutSeconds?: number;
+  /** How often the reservation sweeper runs, like the EventBridge schedule on AWS (default 60 s; 0 turns it off). */
+  sweepIntervalMs?: number;
   /** Extra environment for the handlers (rate limits, payment simulation, ...). */
   env?: Record<string, string>;
 }
@@ -30,6 +34,8 @@ export interface LocalEngine {
   redisUrl: string;
   resources: AwsResources;
   poller: QueuePoller;
+  /** Run the sweeper now (it also runs on its timer); resolves to the number of reservations expired. */
+  sweep(): Promise<number>;
   stop(): Promise<void>;
 }
 
@@ -41,7 +47,7 @@ export interface LocalEngine {
 export async function startLocalEngine(options: LocalEngineOptions = {}): Promise<LocalEngine> {
   const env = { ...process.env, ...options.env };
   const adminToken = options.adminToken ?? env.ADMIN_TOKEN ?? randomBytes(16).toString("hex");
-  const redisUrl = options.redisUrl ?? env.REDIS_URL;
+  const redisUrl = options.redisUrl || env.REDIS_URL || undefined; // empty means unset
   const redis: RedisServer | undefined = redisUrl ? undefined : await startRedisServer();
   const queueSettings = { maxReceiveCount: options.maxReceiveCount ?? Number(env.MAX_RECEIVE_COUNT ?? 3), visibilityTimeoutSeconds: options.visibilityTimeoutSeconds ?? 30 };
   let resources: AwsResources;
@@ -75,12 +81,24 @@ export async function startLocalEngine(options: LocalEngineOptions = {}): Promis
       { method: "GET", path: "/health", handler: health },
       { method: "PUT", path: "/admin/items/{item_id}", handler: admin, admin: true },
       { method: "GET", path: "/admin/items/{item_id}", handler: admin, admin: true },
+      { method: "GET", path: "/admin/items", handler: admin, admin: true },
+      { method: "POST", path: "/admin/items/{item_id}/reconcile", handler: admin, admin: true },
+      { method: "GET", path: "/admin/items/{item_id}/report", handler: admin, admin: true },
     ],
     adminToken,
   );
   const url = await gateway.listen(options.port ?? Number(env.PORT ?? 3000));
   const sqs = sqsClient({ AWS_REGION: process.env.AWS_REGION ?? "us-east-1", AWS_ENDPOINT_URL_SQS: process.env.AWS_ENDPOINT_URL_SQS, AWS_ENDPOINT_URL: process.env.AWS_ENDPOINT_URL });
   const poller = new QueuePoller({ sqs, queueUrl: resources.queueUrl, handler: processor, concurrency: options.processorConcurrency ?? 4 }).start();
+
+  // The sweeper's schedule: runs never overlap, as one scheduled Lambda invocation at a time would not either.
+  let sweeping: Promise<number> | undefined;
+  const sweep = () =>
+    (sweeping ??= sweeper({ source: "local.timer" }, lambdaContext("sweeper"))
+      .then((r: { expired: number }) => r.expired)
+      .finally(() => (sweeping = undefined)));
+  const sweepEvery = options.sweepIntervalMs ?? Number(env.SWEEP_INTERVAL_SECONDS ?? 60) * 1000;
+  const timer = sweepEvery > 0 ? setInterval(() => void sweep().catch(() => undefined), sweepEvery) : undefined;
 
   let stopping: Promise<void> | undefined;
   return {
@@ -89,10 +107,13 @@ export async function startLocalEngine(options: LocalEngineOptions = {}): Promis
     redisUrl: process.env.REDIS_URL!,
     resources,
     poller,
+    sweep,
     stop() {
       // Order matters: no new requests, then let batches in flight finish, then drop the services.
       return (stopping ??= (async () => {
         await gateway.close();
+        clearInterval(timer);
+        await sweeping?.catch(() => undefined);
         await poller.stop();
         sqs.destroy();
         await closeRuntime();

@@ -1,7 +1,7 @@
 import type { Server } from "node:http";
 import { CreateTableCommand, DescribeTableCommand, ResourceNotFoundException } from "@aws-sdk/client-dynamodb";
 import { CreateQueueCommand, GetQueueAttributesCommand } from "@aws-sdk/client-sqs";
-import { dynamoClient } from "@flash/core/adapters/dynamo";
+import { BY_ITEM_ATTRIBUTES, BY_ITEM_INDEX, dynamoClient } from "@flash/core/adapters/dynamo";
 import { sqsClient } from "@flash/core/adapters/sqs";
 
 export interface AwsResources {
@@ -65,8 +65,22 @@ export async function createResources(options: QueueSettings & { sqsEndpoint?: s
         new CreateTableCommand({
           TableName: table,
           BillingMode: "PAY_PER_REQUEST",
-          AttributeDefinitions: [{ AttributeName: "request_id", AttributeType: "S" }],
+          AttributeDefinitions: [
+            { AttributeName: "request_id", AttributeType: "S" },
+            { AttributeName: "item_id", AttributeType: "S" },
+          ],
           KeySchema: [{ AttributeName: "request_id", KeyType: "HASH" }],
+          // The same index as stacks/Orders.ts: orders by item, for reconcile and the sale report.
+          GlobalSecondaryIndexes: [
+            {
+              IndexName: BY_ITEM_INDEX,
+              KeySchema: [
+                { AttributeName: "item_id", KeyType: "HASH" },
+                { AttributeName: "request_id", KeyType: "RANGE" },
+              ],
+              Projection: { ProjectionType: "INCLUDE", NonKeyAttributes: BY_ITEM_ATTRIBUTES },
+            },
+          ],
         }),
       );
     }

@@ -1,0 +1,352 @@
+import fs from "node:fs";
+import path from "node:path";
+import { parseArgs } from "node:util";
+import {
+  ChangeMessageVisibilityBatchCommand,
+  DeleteMessageBatchCommand,
+  GetQueueAttributesCommand,
+  ReceiveMessageCommand,
+  SendMessageBatchCommand,
+  StartMessageMoveTaskCommand,
+  type Message,
+  type SQSClient,
+} from "@aws-sdk/client-sqs";
+import { sqsClient, CORRELATION_ATTRIBUTE, FAILURE_REASON_ATTRIBUTE } from "../../packages/core/src/adapters/sqs";
+import { SaleReport } from "../../packages/core/src/report";
+import type { Reconcile } from "../../packages/core/src/reconcile";
+import type { ItemLevels } from "../../packages/core/src/ports";
+import type { Order } from "../../packages/core/src/order";
+import { call, HttpError, resolveTarget, UsageError, type Target } from "./target";
+import { saleReportSvg } from "./chart";
+
+export const USAGE = `usage: npm run ops -- <command> [options]
+
+commands:
+  stock [<item>] [--set <units> [--limit <per-user>]]   list items, show one, or load its stock
+  order <request_id>                                     look up an order
+  dlq [--max <n>]                                        list dead-lettered messages (they stay in the DLQ)
+  redrive [--max <n>]                                    move DLQ messages back to the orders queue
+  reconcile [<item>...] [--repair] [--total <units>] [--limit <per-user>]
+                                                         compare Redis with the order records; --repair fixes drift,
+                                                         --total rebuilds an item whose counters were lost
+  report [--out <dir>]                                   sale report: <dir>/sale-report.json and .svg
+
+target (flags win over the environment):
+  --url <api url>          or API_URL
+  --token <admin token>    or ADMIN_TOKEN: bearer token for the local profile; without one, admin calls are SigV4-signed
+  --stage <stage>          a deployed stage: API and queue URLs from .sst/outputs.json, SigV4 with your AWS credentials
+  --queue-url, --dlq-url   or QUEUE_URL, DLQ_URL
+  --region                 or AWS_REGION (us-east-1)
+  --json                   print raw JSON
+AWS_ENDPOINT_URL_SQS (or AWS_ENDPOINT_URL) points the SQS calls at a stand-in.`;
+
+export interface Io {
+  env: NodeJS.ProcessEnv;
+  out: (line: string) => void;
+  err: (line: string) => void;
+  cwd?: string;
+}
+
+/** Exit codes: 0 ok, 1 failed, 2 usage, 3 drift found and not repaired. */
+export async function runOps(argv: string[], io: Io): Promise<number> {
+  let parsed;
+  try {
+    parsed = parseArgs({
+      args: argv,
+      allowPositionals: true,
+      options: {
+        url: { type: "string" },
+        stage: { type: "string" },
+        token: { type: "string" },
+        "queue-url": { type: "string" },
+        "dlq-url": { type: "string" },
+        region: { type: "string" },
+        json: { type: "boolean", default: false },
+        set: { type: "string" },
+        limit: { type: "string" },
+        total: { type: "string" },
+        repair: { type: "boolean", default: false },
+        max: { type: "string" },
+        out: { type: "string" },
+        help: { type: "boolean", short: "h", default: false },
+      },
+    });
+  } catch (err) {
+    io.err(`error: ${(err as Error).message}\n${USAGE}`);
+    return 2;
+  }
+  const { values: flags, positionals } = parsed;
+  const [command, ...args] = positionals;
+  if (flags.help || !command) {
+    io.out(USAGE);
+    return command || flags.help ? 0 : 2;
+  }
+  try {
+    const target = resolveTarget(flags, io.env, io.cwd);
+    const print = (human: string, data: unknown) => io.out(flags.json ? JSON.stringify(data, null, 2) : human);
+    switch (command) {
+      case "stock":
+        return await stock(target, args, flags, print);
+      case "order":
+        return await order(target, args, print);
+      case "dlq":
+        return await dlq(target, flags, print);
+      case "redrive":
+        return await redrive(target, flags, print);
+      case "reconcile":
+        return await reconcile(target, args, flags, print);
+      case "report":
+        return await report(target, flags, print, io.cwd ?? process.cwd());
+      default:
+        throw new UsageError(`unknown command "${command}"`);
+    }
+  } catch (err) {
+    if (err instanceof UsageError) {
+      io.err(`error: ${err.message}\n\n${USAGE}`);
+      return 2;
+    }
+    io.err(`error: ${err instanceof HttpError ? err.message : (err as Error).stack ?? err}`);
+    return 1;
+  }
+}
+
+type Print = (human: string, data: unknown) => void;
+type Flags = Record<string, string | boolean | undefined>;
+
+const int = (value: string | boolean | undefined, name: string, min = 0): number | undefined => {
+  if (value === undefined) return undefined;
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < min) throw new UsageError(`--${name} must be an integer >= ${min}`);
+  return n;
+};
+
+const levelsLine = (l: Partial<ItemLevels> & { item_id: string }) =>
+  `${l.item_id.padEnd(20)} stock ${String(l.stock ?? "?").padStart(7)}  in flight ${String(l.in_flight ?? "?").padStart(6)}  sold ${String(l.sold ?? "?").padStart(7)}  per-user limit ${l.per_user_limit ?? "?"}`;
+
+async function stock(target: Target, args: string[], flags: Flags, print: Print): Promise<number> {
+  const [item] = args;
+  if (!item) {
+    const { items } = await call<{ items: (Partial<ItemLevels> & { item_id: string })[] }>(target, "GET", "/admin/items");
+    print(items.length ? items.map(levelsLine).join("\n") : "no items loaded", items);
+    return 0;
+  }
+  const path = `/admin/items/${encodeURIComponent(item)}`;
+  if (flags.set !== undefined) {
+    const body = { stock: int(flags.set, "set")!, ...(flags.limit !== undefined ? { per_user_limit: int(flags.limit, "limit", 1) } : {}) };
+    const levels = await call<ItemLevels>(target, "PUT", path, body);
+    print(`loaded: ${levelsLine(levels)}`, levels);
+    return 0;
+  }
+  const levels = await call<ItemLevels>(target, "GET", path);
+  print(levelsLine(levels), levels);
+  return 0;
+}
+
+async function order(target: Target, args: string[], print: Print): Promise<number> {
+  const [requestId] = args;
+  if (!requestId) throw new UsageError("order needs a request_id");
+  try {
+    const record = await call<Order.Record>(target, "GET", `/orders/${encodeURIComponent(requestId)}`, undefined, false);
+    const lines = [
+      `${record.request_id}: ${record.status}${record.reason ? ` (${record.reason})` : ""}`,
+      `  item ${record.item_id}  user ${record.user_id}  amount ${record.amount}`,
+      `  accepted ${record.created_at}  updated ${record.updated_at}`,
+    ];
+    print(lines.join("\n"), record);
+    return 0;
+  } catch (err) {
+    if (err instanceof HttpError && err.status === 404) {
+      print(`${requestId}: not found (never accepted, or its idempotency record expired)`, err.body);
+      return 1;
+    }
+    throw err;
+  }
+}
+
+interface DeadLetter {
+  message_id: string;
+  request_id?: string;
+  item_id?: string;
+  user_id?: string;
+  correlation_id?: string;
+  failure_reason: string;
+  receive_count: number;
+  sent_at?: string;
+  body: string;
+}
+
+const sqsFor = (target: Target) => sqsClient({ AWS_REGION: target.region, AWS_ENDPOINT_URL_SQS: target.sqsEndpoint });
+
+function needQueues(target: Target): { queueUrl: string; dlqUrl: string } {
+  if (!target.queueUrl || !target.dlqUrl) throw new UsageError("queue URLs unknown: pass --queue-url/--dlq-url, set QUEUE_URL/DLQ_URL, or pass --stage");
+  return { queueUrl: target.queueUrl, dlqUrl: target.dlqUrl };
+}
+
+/**
+ * Receive up to `max` distinct messages, hidden meanwhile so each is seen once. The caller either deletes them
+ * (redrive) or makes them visible again (dlq), so listing consumes nothing.
+ */
+async function receiveAll(sqs: SQSClient, queueUrl: string, max: number): Promise<Message[]> {
+  const seen = new Map<string, Message>();
+  while (seen.size < max) {
+    const out = await sqs.send(
+      new ReceiveMessageCommand({
+        QueueUrl: queueUrl,
+        MaxNumberOfMessages: Math.min(10, max - seen.size),
+        VisibilityTimeout: 60,
+        WaitTimeSeconds: 1,
+        MessageAttributeNames: ["All"],
+        MessageSystemAttributeNames: ["All"],
+      }),
+    );
+    const fresh = (out.Messages ?? []).filter((m) => !seen.has(m.MessageId!));
+    if (!fresh.length) break;
+    for (const m of fresh) seen.set(m.MessageId!, m);
+  }
+  return [...seen.values()];
+}
+
+const chunks = <T,>(xs: T[], n = 10) => Array.from({ length: Math.ceil(xs.length / n) }, (_, i) => xs.slice(i * n, i * n + n));
+
+function describe(m: Message): DeadLetter {
+  let order: Partial<Order.Message> = {};
+  try {
+    order = JSON.parse(m.Body ?? "");
+  } catch {
+    // unparseable: the failure reason says so
+  }
+  const attr = (name: string) => m.MessageAttributes?.[name]?.StringValue;
+  const sent = m.Attributes?.SentTimestamp;
+  return {
+    message_id: m.MessageId!,
+    ...(typeof order.request_id === "string" ? { request_id: order.request_id } : {}),
+    ...(typeof order.item_id === "string" ? { item_id: order.item_id } : {}),
+    ...(typeof order.user_id === "string" ? { user_id: order.user_id } : {}),
+    ...(attr(CORRELATION_ATTRIBUTE) ? { correlation_id: attr(CORRELATION_ATTRIBUTE) } : {}),
+    // Without the attribute the queue's redrive policy moved it: every processing attempt failed.
+    failure_reason: attr(FAILURE_REASON_ATTRIBUTE) ?? "exceeded maxReceiveCount",
+    receive_count: Number(m.Attributes?.ApproximateReceiveCount ?? 0),
+    ...(sent ? { sent_at: new Date(Number(sent)).toISOString() } : {}),
+    body: m.Body ?? "",
+  };
+}
+
+async function dlq(target: Target, flags: Flags, print: Print): Promise<number> {
+  const { dlqUrl } = needQueues(target);
+  const sqs = sqsFor(target);
+  try {
+    const messages = await receiveAll(sqs, dlqUrl, int(flags.max, "max", 1) ?? 1000);
+    // Visible again at once: listing must not hide them from a redrive or from the next look.
+    for (const batch of chunks(messages)) {
+      await sqs.send(
+        new ChangeMessageVisibilityBatchCommand({
+          QueueUrl: dlqUrl,
+          Entries: batch.map((m, i) => ({ Id: String(i), ReceiptHandle: m.ReceiptHandle!, VisibilityTimeout: 0 })),
+        }),
+      );
+    }
+    const letters = messages.map(describe);
+    const lines = letters.map(
+      (d) => `${d.request_id ?? "(unparseable)"}  item ${d.item_id ?? "-"}  correlation ${d.correlation_id ?? "-"}  receives ${d.receive_count}\n    reason: ${d.failure_reason}`,
+    );
+    print(letters.length ? `${letters.length} message(s) in the DLQ:\n${lines.join("\n")}` : "the DLQ is empty", letters);
+    return 0;
+  } finally {
+    sqs.destroy();
+  }
+}
+
+async function redrive(target: Target, flags: Flags, print: Print): Promise<number> {
+  const { queueUrl, dlqUrl } = needQueues(target);
+  const sqs = sqsFor(target);
+  try {
+    if (!target.sqsEndpoint) {
+      // On AWS, SQS moves them itself (and keeps going while we are gone).
+      const arn = async (url: string) =>
+        (await sqs.send(new GetQueueAttributesCommand({ QueueUrl: url, AttributeNames: ["QueueArn"] }))).Attributes!.QueueArn!;
+      const task = await sqs.send(new StartMessageMoveTaskCommand({ SourceArn: await arn(dlqUrl), DestinationArn: await arn(queueUrl) }));
+      print(`message move task started: ${task.TaskHandle} (aws sqs list-message-move-tasks --source-arn <dlq arn> shows progress)`, task);
+      return 0;
+    }
+    // A stand-in without StartMessageMoveTask: receive, send to the queue, then delete. A crash in between leaves a
+    // copy in both queues; that is safe, because processing an order twice settles it once.
+    const messages = await receiveAll(sqs, dlqUrl, int(flags.max, "max", 1) ?? 10_000);
+    let moved = 0;
+    for (const batch of chunks(messages)) {
+      const sent = await sqs.send(
+        new SendMessageBatchCommand({
+          QueueUrl: queueUrl,
+          Entries: batch.map((m, i) => ({
+            Id: String(i),
+            MessageBody: m.Body!,
+            // The failure reason described the last attempt; a redriven message starts afresh.
+            MessageAttributes: Object.fromEntries(Object.entries(m.MessageAttributes ?? {}).filter(([k]) => k !== FAILURE_REASON_ATTRIBUTE)),
+          })),
+        }),
+      );
+      const ok = new Set((sent.Successful ?? []).map((s) => s.Id));
+      const done = batch.filter((_, i) => ok.has(String(i)));
+      if (done.length) {
+        await sqs.send(new DeleteMessageBatchCommand({ QueueUrl: dlqUrl, Entries: done.map((m, i) => ({ Id: String(i), ReceiptHandle: m.ReceiptHandle! })) }));
+      }
+      moved += done.length;
+    }
+    print(`redrove ${moved} message(s) to the orders queue`, { moved, request_ids: messages.map((m) => describe(m).request_id) });
+    return moved === messages.length ? 0 : 1;
+  } finally {
+    sqs.destroy();
+  }
+}
+
+async function reconcile(target: Target, args: string[], flags: Flags, print: Print): Promise<number> {
+  const items = args.length ? args : (await call<{ items: { item_id: string }[] }>(target, "GET", "/admin/items")).items.map((i) => i.item_id);
+  if (!items.length) throw new UsageError("no items registered in Redis (cache lost?): name them, e.g. reconcile sku-1 --repair --total 100");
+  const total = int(flags.total, "total");
+  const limit = int(flags.limit, "limit", 1);
+  if (total !== undefined && items.length > 1) throw new UsageError("--total applies to one item; reconcile items one at a time");
+  const body = { repair: flags.repair === true, ...(total !== undefined ? { total } : {}), ...(limit !== undefined ? { per_user_limit: limit } : {}) };
+  const reports: Reconcile.Report[] = [];
+  const lines: string[] = [];
+  for (const item of items) {
+    const r = await call<Reconcile.Report>(target, "POST", `/admin/items/${encodeURIComponent(item)}/reconcile`, body);
+    reports.push(r);
+    lines.push(`${r.item_id}: ${r.status} (${r.orders} recorded orders)`);
+    for (const d of r.drift) lines.push(`  ${d.field.padEnd(10)} redis ${String(d.current ?? "missing").padStart(8)}   orders say ${String(d.expected).padStart(8)}`);
+    for (const u of r.users_drift.slice(0, 10)) lines.push(`  user ${u.user_id}: redis ${u.current}, orders say ${u.expected}`);
+    if (r.users_drift.length > 10) lines.push(`  ... ${r.users_drift.length - 10} more users`);
+    if (r.ledger_missing || r.ledger_mismatch) lines.push(`  ledger: ${r.ledger_missing} entries missing, ${r.ledger_mismatch} disagree with the order records`);
+    if (r.stale_holds.length) lines.push(`  ${r.stale_holds.length} hold(s) of orders already final: ${r.stale_holds.slice(0, 5).join(", ")}`);
+    if (r.repaired) lines.push(`  repaired: ${levelsLine(r.repaired)}`);
+    if (r.oversold) lines.push(`  WARNING: ${r.oversold} unit(s) sold beyond the total on sale; stock set to 0`);
+  }
+  const drifted = reports.some((r) => r.status === "drift");
+  if (drifted) lines.push("drift found: run again with --repair to fix it");
+  print(lines.join("\n"), reports);
+  return drifted ? 3 : 0;
+}
+
+async function report(target: Target, flags: Flags, print: Print, cwd: string): Promise<number> {
+  const { items } = await call<{ items: { item_id: string }[] }>(target, "GET", "/admin/items");
+  const perItem: SaleReport.ItemReport[] = [];
+  for (const { item_id } of items) perItem.push(await call<SaleReport.ItemReport>(target, "GET", `/admin/items/${encodeURIComponent(item_id)}/report`));
+  const result = SaleReport.combine(perItem);
+  const dir = path.resolve(cwd, typeof flags.out === "string" ? flags.out : ".");
+  fs.mkdirSync(dir, { recursive: true });
+  const json = path.join(dir, "sale-report.json");
+  const svg = path.join(dir, "sale-report.svg");
+  fs.writeFileSync(json, JSON.stringify(result, null, 2) + "\n");
+  fs.writeFileSync(svg, saleReportSvg(result));
+  const t = result.totals;
+  const rejected = Object.entries(t.rejected).map(([k, v]) => `${k} ${v}`).join(", ") || "none";
+  print(
+    [
+      `${perItem.length} item(s): ${t.units_sold} units sold in ${t.orders.COMPLETED} orders`,
+      `failed: ${Object.entries(t.orders).filter(([s]) => s !== "COMPLETED").map(([s, n]) => `${s} ${n}`).join(", ")}`,
+      `rejected: ${rejected}`,
+      `wrote ${json}`,
+      `wrote ${svg}`,
+    ].join("\n"),
+    { ...result, files: { json, svg } },
+  );
+  return 0;
+}

@@ -1,0 +1,313 @@
+import fs from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import { spawnSync } from "node:child_process";
+import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
+import { GetQueueAttributesCommand, SendMessageCommand, type SQSClient } from "@aws-sdk/client-sqs";
+import { startLocalEngine, type LocalEngine } from "../../packages/functions/src/local/engine";
+import { itemKeys, rejectionsKey, ITEMS_KEY, connectRedis, type RedisClient } from "../../packages/core/src/adapters/redis";
+import { sqsClient } from "../../packages/core/src/adapters/sqs";
+import { runOps, type Io } from "../../scripts/ops/cli";
+import { resolveTarget, signRequest } from "../../scripts/ops/target";
+import { uid, waitFor } from "../support/fixtures";
+
+// The ops CLI, in-process, against the local profile: real Redis, fauxqs and dynalite, the real handlers.
+let engine: LocalEngine;
+let redis: RedisClient;
+let sqs: SQSClient;
+let env: NodeJS.ProcessEnv;
+
+beforeAll(async () => {
+  engine = await startLocalEngine({
+    port: 0,
+    redisUrl: inject("redisUrl"),
+    processorConcurrency: 2,
+    maxReceiveCount: 2,
+    visibilityTimeoutSeconds: 1,
+    sweepIntervalMs: 0,
+    env: { PAYMENT_DECLINE_USERS: "decliner", RATE_LIMIT_MAX_REQUESTS: "4", RATE_LIMIT_WINDOW_SECONDS: "60" },
+  });
+  redis = connectRedis({ REDIS_URL: engine.redisUrl, REDIS_CLUSTER: "false", REDIS_CONNECT_TIMEOUT_MS: 1000, REDIS_COMMAND_TIMEOUT_MS: 1000 });
+  sqs = sqsClient({ AWS_REGION: "us-east-1", AWS_ENDPOINT_URL_SQS: engine.resources.sqsEndpoint });
+  // Exactly what `npm start` prints for the CLI.
+  env = {
+    API_URL: engine.url,
+    ADMIN_TOKEN: engine.adminToken,
+    QUEUE_URL: engine.resources.queueUrl,
+    DLQ_URL: engine.resources.dlqUrl,
+    AWS_ENDPOINT_URL_SQS: engine.resources.sqsEndpoint,
+    AWS_REGION: "us-east-1",
+  };
+});
+
+afterAll(async () => {
+  redis?.disconnect();
+  sqs?.destroy();
+  await engine?.stop();
+});
+
+async function ops(...argv: string[]) {
+  const out: string[] = [];
+  const err: string[] = [];
+  const io: Io = { env, out: (l) => out.push(l), err: (l) => err.push(l) };
+  const code = await runOps(argv, io);
+  return { code, out: out.join("\n"), err: err.join("\n") };
+}
+
+async function opsJson<T>(...argv: string[]): Promise<T> {
+  const r = await ops(...argv, "--json");
+  expect(r.err).toBe("");
+  return JSON.parse(r.out) as T;
+}
+
+const buy = (item_id: string, user_id: string, request_id = uid("r"), amount = 1) =>
+  fetch(`${engine.url}/buy`, {
+    method: "POST",
+    headers: { "content-type": "application/json" },
+    body: JSON.stringify({ item_id, user_id, amount, request_id }),
+  }).then((r) => ({ status: r.status, request_id }));
+
+const getOrder = async (rid: string) => (await (await fetch(`${engine.url}/orders/${rid}`)).json()) as Record<string, string>;
+const orderStatus = async (rid: string) => (await getOrder(rid)).status;
+
+async function depth(url: string): Promise<number> {
+  const a = (await sqs.send(new GetQueueAttributesCommand({ QueueUrl: url, AttributeNames: ["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"] }))).Attributes!;
+  return Number(a.ApproximateNumberOfMessages) + Number(a.ApproximateNumberOfMessagesNotVisible);
+}
+
+const drained = () => waitFor(async () => (await depth(engine.resources.queueUrl)) === 0, 10_000);
+
+describe("ops stock", () => {
+  it("loads stock, shows one item and lists all, through the admin API", async () => {
+    const item = uid("sku");
+    const loaded = await ops("stock", item, "--set", "10", "--limit", "2");
+    expect(loaded.code).toBe(0);
+    expect(loaded.out).toMatch(new RegExp(`loaded: ${item}\\s+stock\\s+10\\s+in flight\\s+0\\s+sold\\s+0\\s+per-user limit 2`));
+    expect(await opsJson(`stock`, item)).toEqual({ item_id: item, stock: 10, in_flight: 0, sold: 0, per_user_limit: 2 });
+    const all = await opsJson<{ item_id: string }[]>("stock");
+    expect(all.map((i) => i.item_id)).toContain(item);
+  });
+
+  it("reports an unknown item, a bad token and a usage error with distinct exit codes", async () => {
+    const unknown = await ops("stock", uid("nothing"));
+    expect(unknown.code).toBe(1);
+    expect(unknown.err).toContain("HTTP 404");
+    const r = await runOps(["stock"], { env: { ...env, ADMIN_TOKEN: "wrong" }, out: () => undefined, err: () => undefined });
+    expect(r).toBe(1);
+    expect((await ops("stock", "x", "--set", "-1")).code).toBe(2);
+    expect((await ops("fly")).code).toBe(2);
+  });
+});
+
+describe("ops order and report", () => {
+  it("looks up an order", async () => {
+    const item = uid("sku");
+    await ops("stock", item, "--set", "5");
+    const { request_id } = await buy(item, "alice");
+    await waitFor(async () => (await orderStatus(request_id)) === "COMPLETED");
+    const shown = await ops("order", request_id);
+    expect(shown.code).toBe(0);
+    expect(shown.out).toContain(`${request_id}: COMPLETED`);
+    expect(shown.out).toContain(`item ${item}  user alice  amount 1`);
+    expect((await ops("order", uid("never"))).code).toBe(1);
+  });
+
+  it("writes a sale report (JSON and SVG) with outcomes, rejections by reason and timings", async () => {
+    const item = uid("sale");
+    await ops("stock", item, "--set", "5", "--limit", "2");
+    const accepted = [await buy(item, "u1"), await buy(item, "u1"), await buy(item, "decliner"), await buy(item, "u2"), await buy(item, "u3")];
+    expect(accepted.map((a) => a.status)).toEqual([202, 202, 202, 202, 202]);
+    expect((await buy(item, "u1")).status).toBe(409); // purchase limit
+    expect((await buy(item, "u2", accepted[3]!.request_id)).status).toBe(409); // duplicate
+    await drained(); // the declined payment gives its unit back
+    await waitFor(async () => (await opsJson<{ stock: number }>("stock", item)).stock === 1);
+    expect((await buy(item, "u4")).status).toBe(202);
+    for (let i = 0; i < 3; i++) expect((await buy(item, `late${i}`)).status).toBe(410); // sold out
+    const statuses = [];
+    for (let i = 0; i < 5; i++) statuses.push((await buy(item, "hammer")).status);
+    expect(statuses).toContain(429); // rate limited: 4 per minute
+    await drained();
+
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "sale-report-"));
+    const r = await ops("report", "--out", dir);
+    expect(r.code).toBe(0);
+    expect(r.out).toContain("wrote");
+    const report = JSON.parse(fs.readFileSync(path.join(dir, "sale-report.json"), "utf8"));
+    const mine = report.items.find((i: { item_id: string }) => i.item_id === item);
+    expect(mine.units_sold).toBe(5);
+    expect(mine.orders).toMatchObject({ COMPLETED: 5, FAILED_PAYMENT: 1, FAILED_SOLD_OUT: 0 });
+    expect(mine.rejected).toMatchObject({ purchase_limit: 1, duplicate: 1 });
+    expect(mine.rejected.sold_out).toBeGreaterThanOrEqual(3); // and the hammering user's, once stock is gone
+    expect(mine.rejected.rate_limited).toBeGreaterThanOrEqual(1);
+    expect(mine.levels).toMatchObject({ stock: 0, in_flight: 0, sold: 5 });
+    expect(mine.timings.sold_out_at).toBeDefined();
+    expect(mine.timings.settle_ms.p99).toBeGreaterThanOrEqual(mine.timings.settle_ms.p50);
+    expect(mine.timeline.reduce((n: number, b: { completed: number }) => n + b.completed, 0)).toBe(5);
+    expect(report.totals.units_sold).toBeGreaterThanOrEqual(5);
+
+    const svg = fs.readFileSync(path.join(dir, "sale-report.svg"), "utf8");
+    expect(svg.startsWith("<svg")).toBe(true);
+    expect(svg.trimEnd().endsWith("</svg>")).toBe(true);
+    expect(svg).toContain("Flash sale report");
+    expect(svg).toContain(item);
+    expect(svg).toContain("rejected: sold out");
+    // When librsvg is installed, prove the SVG actually renders.
+    if (spawnSync("rsvg-convert", ["--version"]).status === 0) {
+      const png = spawnSync("rsvg-convert", ["-o", path.join(dir, "r.png"), path.join(dir, "sale-report.svg")]);
+      expect(png.status, String(png.stderr)).toBe(0);
+    }
+    fs.rmSync(dir, { recursive: true, force: true });
+  });
+});
+
+describe("ops reconcile", () => {
+  it("finds injected drift, repairs it through reconcile.lua, and then finds none", async () => {
+    const item = uid("drift");
+    await ops("stock", item, "--set", "6", "--limit", "3");
+    const a = await buy(item, "ann");
+    const b = await buy(item, "bob", uid("r"), 2);
+    await drained();
+    await waitFor(async () => (await orderStatus(b.request_id)) === "COMPLETED");
+    expect((await ops("reconcile", item)).code).toBe(0);
+
+    // Drift: stock counted up, a user's count lost, a ledger entry gone.
+    const [itemKey, usersKey, , , ledgerKey] = itemKeys(item);
+    await redis.hincrby(itemKey!, "stock", 3);
+    await redis.hdel(usersKey!, "ann");
+    await redis.hdel(ledgerKey!, a.request_id);
+
+    const found = await ops("reconcile", item);
+    expect(found.code).toBe(3);
+    expect(found.out).toContain(`${item}: drift`);
+    expect(found.out).toMatch(/stock\s+redis\s+6\s+orders say\s+3/);
+    expect(found.out).toContain("user ann: redis 0, orders say 1");
+    expect(found.out).toContain("ledger: 1 entries missing");
+
+    const fixed = await ops("reconcile", item, "--repair");
+    expect(fixed.code).toBe(0);
+    expect(fixed.out).toContain(`${item}: repaired`);
+    expect(await opsJson("stock", item)).toMatchObject({ stock: 3, in_flight: 0, sold: 3, per_user_limit: 3 });
+    expect(await redis.hget(usersKey!, "ann")).toBe("1");
+    expect(await redis.hget(ledgerKey!, a.request_id)).toBe("COMPLETED");
+    const again = await opsJson<{ status: string }[]>("reconcile", item);
+    expect(again[0]!.status).toBe("in_sync");
+  });
+
+  it("leaves open holds in flight: a live order is not drift", async () => {
+    const item = uid("live");
+    await ops("stock", item, "--set", "4");
+    // An admission whose message is not processed yet: made by the inventory itself, as the buy path does.
+    const { RedisInventory } = await import("../../packages/core/src/adapters/redis");
+    await new RedisInventory(redis).admit({ item_id: item, user_id: "carol", amount: 1, request_id: uid("held") });
+    const [r] = await opsJson<{ status: string; expected: { in_flight: number; stock: number } }[]>("reconcile", item);
+    expect(r).toMatchObject({ status: "in_sync", expected: { in_flight: 1, stock: 3 } });
+  });
+});
+
+describe("admin routes behind the CLI", () => {
+  const post = (route: string, body: unknown, token = engine.adminToken) =>
+    fetch(`${engine.url}${route}`, { method: "POST", headers: { authorization: `Bearer ${token}`, "content-type": "application/json" }, body: JSON.stringify(body) });
+
+  it("validate the reconcile request and refuse callers without the admin token", async () => {
+    const item = uid("sku");
+    await ops("stock", item, "--set", "1");
+    const bad = await post(`/admin/items/${item}/reconcile`, { repair: "yes", totl: 3 });
+    expect(bad.status).toBe(400);
+    const fields = ((await bad.json()) as { errors: { field: string }[] }).errors.map((e) => e.field).sort();
+    expect(fields).toEqual(["body", "repair"]);
+    expect((await post(`/admin/items/${item}/reconcile`, {}, "nope")).status).toBe(401);
+    expect((await fetch(`${engine.url}/admin/items/${item}/report`)).status).toBe(401);
+    expect((await post(`/admin/items/${uid("gone")}/reconcile`, {})).status).toBe(400); // no counters, no total given
+  });
+});
+
+describe("cache loss, DLQ and redrive", () => {
+  it("dead-letters orders of a lost item, rebuilds its counters from the orders, and settles each redriven order exactly once", async () => {
+    const item = uid("lost");
+    await ops("stock", item, "--set", "3", "--limit", "2");
+    const first = await buy(item, "dora");
+    await waitFor(async () => (await orderStatus(first.request_id)) === "COMPLETED");
+
+    // The cache loses the item while an accepted order is still on its way to the processor.
+    await redis.del(...itemKeys(item), rejectionsKey(item));
+    await redis.srem(ITEMS_KEY, item);
+    const pending = { item_id: item, user_id: "eve", amount: 1, request_id: uid("r"), accepted_at: new Date().toISOString() };
+    const correlation = uid("corr");
+    await sqs.send(new SendMessageCommand({
+      QueueUrl: engine.resources.queueUrl,
+      MessageBody: JSON.stringify(pending),
+      MessageAttributes: { correlation_id: { DataType: "String", StringValue: correlation } },
+    }));
+
+    // Every attempt fails (no inventory for the item): after maxReceiveCount receives the queue dead-letters it.
+    await waitFor(async () => (await depth(engine.resources.dlqUrl)) === 1, 15_000);
+    const listed = await opsJson<{ request_id: string; correlation_id: string; failure_reason: string }[]>("dlq");
+    expect(listed).toEqual([expect.objectContaining({ request_id: pending.request_id, correlation_id: correlation, failure_reason: "exceeded maxReceiveCount" })]);
+    // Listing consumed nothing.
+    expect(await depth(engine.resources.dlqUrl)).toBe(1);
+    expect((await ops("dlq")).out).toContain(`reason: exceeded maxReceiveCount`);
+
+    // Without a record of the units on sale, reconcile cannot rebuild; with it, the orders give the rest.
+    const refused = await ops("reconcile", item, "--repair");
+    expect(refused.code).toBe(1);
+    expect(refused.err).toContain("pass the units on sale");
+    const rebuilt = await ops("reconcile", item, "--repair", "--total", "3", "--limit", "2");
+    expect(rebuilt.code).toBe(0);
+    expect(rebuilt.out).toMatch(/stock\s+redis\s+missing\s+orders say\s+2/);
+    expect(await opsJson("stock", item)).toEqual({ item_id: item, stock: 2, in_flight: 0, sold: 1, per_user_limit: 2 });
+    expect(await redis.hget(itemKeys(item)[1]!, "dora")).toBe("1");
+    expect(await redis.hget(itemKeys(item)[4]!, first.request_id)).toBe("COMPLETED");
+    expect((await opsJson<{ item_id: string }[]>("stock")).map((i) => i.item_id)).toContain(item); // registered again
+
+    const moved = await ops("redrive");
+    expect(moved.code).toBe(0);
+    expect(moved.out).toContain("redrove 1 message(s)");
+    await waitFor(async () => (await orderStatus(pending.request_id)) === "COMPLETED", 10_000);
+    await drained();
+    const settled = await getOrder(pending.request_id);
+    expect(await opsJson("stock", item)).toMatchObject({ stock: 1, in_flight: 0, sold: 2 });
+
+    // The same message again (a second redrive, a duplicate delivery): nothing changes.
+    for (const body of [pending, { item_id: item, user_id: "dora", amount: 1, request_id: first.request_id, accepted_at: settled.created_at }]) {
+      await sqs.send(new SendMessageCommand({ QueueUrl: engine.resources.queueUrl, MessageBody: JSON.stringify(body) }));
+    }
+    const batches = engine.poller.batches;
+    await waitFor(async () => engine.poller.batches > batches && (await depth(engine.resources.queueUrl)) === 0, 10_000);
+    expect(await opsJson("stock", item)).toMatchObject({ stock: 1, in_flight: 0, sold: 2 });
+    expect(await getOrder(pending.request_id)).toEqual(settled);
+    expect(await redis.hlen(itemKeys(item)[4]!)).toBe(2);
+    expect((await ops("reconcile", item)).code).toBe(0);
+    expect((await ops("dlq")).out).toBe("the DLQ is empty");
+  });
+});
+
+describe("ops target", () => {
+  it("signs admin calls with SigV4 for execute-api when there is no token", async () => {
+    const url = new URL("https://abc123.execute-api.us-east-1.amazonaws.com/admin/items/sku-1");
+    const creds = { accessKeyId: "AKIDEXAMPLE", secretAccessKey: "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY" };
+    const date = new Date("2026-01-02T03:04:05Z");
+    const headers = await signRequest(url, "PUT", '{"stock":1}', "us-east-1", creds, date);
+    expect(headers.authorization).toMatch(
+      /^AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE\/20260102\/us-east-1\/execute-api\/aws4_request, SignedHeaders=[a-z0-9;-]*host[a-z0-9;-]*, Signature=[0-9a-f]{64}$/,
+    );
+    expect(headers["x-amz-date"]).toBe("20260102T030405Z");
+    // Deterministic, and bound to the body.
+    expect((await signRequest(url, "PUT", '{"stock":1}', "us-east-1", creds, date)).authorization).toBe(headers.authorization);
+    expect((await signRequest(url, "PUT", '{"stock":2}', "us-east-1", creds, date)).authorization).not.toBe(headers.authorization);
+  });
+
+  it("takes a deployed stage's URLs from .sst/outputs.json, and then never a local token", () => {
+    const cwd = fs.mkdtempSync(path.join(os.tmpdir(), "ops-stage-"));
+    fs.mkdirSync(path.join(cwd, ".sst"));
+    fs.writeFileSync(path.join(cwd, ".sst", "outputs.json"), JSON.stringify({
+      "staging-flash-sale-Api": { ApiUrl: "https://api.example.com/" },
+      "staging-flash-sale-Orders": { QueueUrl: "https://sqs/q", DlqUrl: "https://sqs/dlq", OrdersTable: "t" },
+      "production-flash-sale-Api": { ApiUrl: "https://prod.example.com" },
+    }));
+    const t = resolveTarget({ stage: "staging" }, { ADMIN_TOKEN: "local-one", AWS_REGION: "eu-west-1" }, cwd);
+    expect(t).toMatchObject({ url: "https://api.example.com", queueUrl: "https://sqs/q", dlqUrl: "https://sqs/dlq", region: "eu-west-1" });
+    expect(t.adminToken).toBeUndefined();
+    expect(() => resolveTarget({ stage: "nope" }, {}, cwd)).toThrow(/no stacks of that stage/);
+    fs.rmSync(cwd, { recursive: true, force: true });
+  });
+});

@@ -1,0 +1,172 @@
+import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
+import { GetQueueAttributesCommand, ReceiveMessageCommand, type SQSClient } from "@aws-sdk/client-sqs";
+import { startLocalEngine, type LocalEngine } from "../../packages/functions/src/local/engine";
+import { QueuePoller } from "../../packages/functions/src/local/queue-poller";
+import { handler as processor } from "../../packages/functions/src/processor";
+import { connectRedis, itemKeys, RedisInventory, type RedisClient } from "../../packages/core/src/adapters/redis";
+import { sqsClient } from "../../packages/core/src/adapters/sqs";
+import { runOps } from "../../scripts/ops/cli";
+import { redisClient, uid, waitFor } from "../support/fixtures";
+
+const order = (item: string, user: string, amount = 1, request_id = uid("r")) => ({ item_id: item, user_id: user, amount, request_id });
+
+// expire.lua itself, on a plain Redis and on a Redis Cluster (all keys in the item's slot).
+describe.each(["standalone", "cluster"] as const)("expire.lua on %s Redis", (kind) => {
+  const redis = redisClient(kind);
+  const inventory = new RedisInventory(redis);
+  afterAll(() => redis.disconnect());
+
+  it("releases only admissions older than the TTL, like a FAILED_EXPIRED settlement, and returns them", async () => {
+    const item = uid("sku");
+    await inventory.setStock(item, 10, 5);
+    const old = order(item, "ann", 2);
+    await inventory.admit(old);
+    await new Promise((r) => setTimeout(r, 60));
+    const fresh = order(item, "ann", 1);
+    await inventory.admit(fresh);
+
+    const released = await inventory.expire(item, 40, 100);
+    expect(released).toEqual([{ request_id: old.request_id, user_id: "ann", amount: 2, admitted_ms: expect.any(Number) }]);
+    expect(Date.now() - released[0]!.admitted_ms).toBeGreaterThanOrEqual(40);
+    expect(await inventory.levels(item)).toMatchObject({ stock: 9, in_flight: 1, sold: 0 });
+    const [, users, holds, heldAt, ledger] = itemKeys(item);
+    expect(await redis.hget(users!, "ann")).toBe("1");
+    expect(await redis.hexists(holds!, old.request_id)).toBe(0);
+    expect(await redis.zscore(heldAt!, old.request_id)).toBeNull();
+    expect(await redis.hget(ledger!, old.request_id)).toBe("FAILED_EXPIRED");
+
+    // Exactly once, and final: a late delivery can neither take stock nor complete it.
+    expect(await inventory.expire(item, 40, 100)).toEqual([]);
+    expect(await inventory.admit(old)).toEqual({ kind: "settled", outcome: "FAILED_EXPIRED" });
+    expect(await inventory.settle(item, old.request_id, "COMPLETED")).toEqual({ kind: "settled", outcome: "FAILED_EXPIRED" });
+    expect(await inventory.levels(item)).toMatchObject({ stock: 9, in_flight: 1 });
+  });
+
+  it("releases at most `limit` per call, oldest first", async () => {
+    const item = uid("sku");
+    await inventory.setStock(item, 10, 10);
+    const orders = [order(item, "a"), order(item, "b"), order(item, "c")];
+    for (const o of orders) {
+      await inventory.admit(o);
+      await new Promise((r) => setTimeout(r, 5));
+    }
+    await new Promise((r) => setTimeout(r, 20));
+    const first = await inventory.expire(item, 10, 2);
+    expect(first.map((h) => h.request_id)).toEqual([orders[0]!.request_id, orders[1]!.request_id]);
+    expect((await inventory.expire(item, 10, 2)).map((h) => h.request_id)).toEqual([orders[2]!.request_id]);
+    expect(await inventory.levels(item)).toMatchObject({ stock: 10, in_flight: 0 });
+    expect(await redis.hlen(itemKeys(item)[1]!)).toBe(0);
+  });
+});
+
+// The sweeper end to end: the local engine's timer runs the real sweeper handler against Redis, fauxqs and dynalite.
+describe("the reservation sweeper", () => {
+  let engine: LocalEngine;
+  let redis: RedisClient;
+  let sqs: SQSClient;
+
+  beforeAll(async () => {
+    engine = await startLocalEngine({
+      port: 0,
+      redisUrl: inject("redisUrl"),
+      processorConcurrency: 0, // nobody settles: every admission waits for the sweeper
+      maxReceiveCount: 2,
+      sweepIntervalMs: 250,
+      env: { RESERVATION_TTL_SECONDS: "1", SWEEP_BATCH_SIZE: "2" },
+    });
+    redis = connectRedis({ REDIS_URL: engine.redisUrl, REDIS_CLUSTER: "false", REDIS_CONNECT_TIMEOUT_MS: 1000, REDIS_COMMAND_TIMEOUT_MS: 1000 });
+    sqs = sqsClient({ AWS_REGION: "us-east-1", AWS_ENDPOINT_URL_SQS: engine.resources.sqsEndpoint });
+  });
+
+  afterAll(async () => {
+    redis?.disconnect();
+    sqs?.destroy();
+    await engine?.stop();
+  });
+
+  const admin = (item: string, stock: number, limit = 2) =>
+    fetch(`${engine.url}/admin/items/${item}`, {
+      method: "PUT",
+      headers: { authorization: `Bearer ${engine.adminToken}`, "content-type": "application/json" },
+      body: JSON.stringify({ stock, per_user_limit: limit }),
+    }).then((r) => r.json());
+  const levels = (item: string) =>
+    fetch(`${engine.url}/admin/items/${item}`, { headers: { authorization: `Bearer ${engine.adminToken}` } }).then((r) => r.json() as Promise<Record<string, number>>);
+  const buy = async (item: string, user: string, amount = 1) => {
+    const request_id = uid("r");
+    const res = await fetch(`${engine.url}/buy`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ item_id: item, user_id: user, amount, request_id }) });
+    expect(res.status).toBe(202);
+    return request_id;
+  };
+  const get = (rid: string) => fetch(`${engine.url}/orders/${rid}`).then((r) => r.json() as Promise<Record<string, string>>);
+  const depth = async (url: string) => {
+    const a = (await sqs.send(new GetQueueAttributesCommand({ QueueUrl: url, AttributeNames: ["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"] }))).Attributes!;
+    return Number(a.ApproximateNumberOfMessages) + Number(a.ApproximateNumberOfMessagesNotVisible);
+  };
+  const env = () => ({
+    API_URL: engine.url, ADMIN_TOKEN: engine.adminToken, QUEUE_URL: engine.resources.queueUrl, DLQ_URL: engine.resources.dlqUrl,
+    AWS_ENDPOINT_URL_SQS: engine.resources.sqsEndpoint, AWS_REGION: "us-east-1",
+  });
+
+  /** Settle whatever is on the queue with the real processor handler, as the event source mapping would. */
+  async function processQueue() {
+    const poller = new QueuePoller({ sqs, queueUrl: engine.resources.queueUrl, handler: processor, concurrency: 1, waitTimeSeconds: 0 }).start();
+    try {
+      await waitFor(async () => poller.batches > 0 && (await depth(engine.resources.queueUrl)) === 0, 10_000);
+    } finally {
+      await poller.stop();
+    }
+  }
+
+  it("expires unsettled admissions on its schedule, in batches, and records them FAILED_EXPIRED", async () => {
+    const item = uid("sku");
+    await admin(item, 10, 5);
+    const rids = [await buy(item, "u1", 2), await buy(item, "u2"), await buy(item, "u3"), await buy(item, "u4"), await buy(item, "u5")];
+    expect(await levels(item)).toMatchObject({ stock: 4, in_flight: 6 });
+
+    // TTL 1 s, batch size 2: the timer's sweeps release all five within a few ticks.
+    await waitFor(async () => (await Promise.all(rids.map(get))).every((o) => o.status === "FAILED_EXPIRED"), 5_000);
+    expect(await levels(item)).toMatchObject({ stock: 10, in_flight: 0, sold: 0 });
+    const first = await get(rids[0]!);
+    expect(first).toMatchObject({ item_id: item, user_id: "u1", amount: 2, reason: "reservation expired before the order was settled" });
+    expect(Date.parse(first.updated_at) - Date.parse(first.created_at)).toBeGreaterThanOrEqual(1000);
+    expect(await redis.hlen(itemKeys(item)[1]!)).toBe(0); // users hold nothing
+    expect(await engine.sweep()).toBe(0);
+  });
+
+  it("never lets a redriven message of an expired order take stock", async () => {
+    const item = uid("sku");
+    await admin(item, 3);
+    const rid = await buy(item, "late");
+    await waitFor(async () => (await get(rid)).status === "FAILED_EXPIRED", 5_000);
+    const expired = await get(rid);
+
+    // The message was never settled: receive it until the queue's redrive policy dead-letters it.
+    await waitFor(async () => {
+      await sqs.send(new ReceiveMessageCommand({ QueueUrl: engine.resources.queueUrl, VisibilityTimeout: 0, MaxNumberOfMessages: 10 }));
+      return (await depth(engine.resources.dlqUrl)) >= 1;
+    }, 5_000);
+    const out: string[] = [];
+    expect(await runOps(["redrive"], { env: env(), out: (l) => out.push(l), err: (l) => out.push(l) })).toBe(0);
+    expect(out.join("\n")).toContain("redrove");
+
+    await processQueue();
+    expect(await levels(item)).toMatchObject({ stock: 3, in_flight: 0, sold: 0 });
+    expect(await get(rid)).toEqual(expired); // not even rewritten
+    expect(await redis.hget(itemKeys(item)[4]!, rid)).toBe("FAILED_EXPIRED");
+  });
+
+  it("stays correct when the sweeper released a hold but died before recording the order", async () => {
+    const item = uid("sku");
+    await admin(item, 3);
+    const rid = await buy(item, "crash");
+    // The Redis half of a sweep only (TTL 0: everything admitted so far), as if the sweeper crashed before DynamoDB.
+    const released = await new RedisInventory(redis).expire(item, 0, 10);
+    expect(released.map((h) => h.request_id)).toEqual([rid]);
+    expect((await get(rid)).status).toBe("PENDING");
+
+    await processQueue(); // the ledger answers FAILED_EXPIRED; the processor records it and takes nothing
+    expect((await get(rid)).status).toBe("FAILED_EXPIRED");
+    expect(await levels(item)).toMatchObject({ stock: 3, in_flight: 0, sold: 0 });
+  });
+});

@@ -1,0 +1,76 @@
+import fs from "node:fs";
+import path from "node:path";
+import { afterEach, describe, expect, it, vi } from "vitest";
+import { APP_METRICS } from "../../stacks/Monitoring";
+
+const ROOT = path.resolve(__dirname, "../..");
+
+/** The EMF documents telemetry.ts prints, with metrics switched on for this test only. */
+async function emitted(work: (t: typeof import("../../packages/core/src/telemetry")) => void) {
+  vi.resetModules();
+  vi.stubEnv("POWERTOOLS_METRICS_DISABLED", "false");
+  vi.stubEnv("STAGE", "test-stage");
+  const lines: string[] = [];
+  const write = vi.spyOn(process.stdout, "write").mockImplementation((chunk: string | Uint8Array) => (lines.push(String(chunk)), true));
+  const log = vi.spyOn(console, "log").mockImplementation((...args: unknown[]) => void lines.push(args.map(String).join(" ")));
+  try {
+    const t = await import("../../packages/core/src/telemetry");
+    work(t);
+    t.metrics.publishStoredMetrics();
+  } finally {
+    write.mockRestore();
+    log.mockRestore();
+  }
+  return lines.flatMap((l) => l.split("\n")).filter((l) => l.includes('"_aws"')).map((l) => JSON.parse(l));
+}
+
+afterEach(() => vi.unstubAllEnvs());
+
+describe("EMF metrics", () => {
+  it("publish InventoryRemaining per item and once without the item, for the inventory-low alarm", async () => {
+    const docs = await emitted((t) => t.inventoryRemaining("sku-1", 7));
+    const dims = docs.map((d) => d._aws.CloudWatchMetrics[0].Dimensions[0].sort());
+    expect(dims).toEqual([["item", "service", "stage"], ["service", "stage"]]);
+    for (const d of docs) {
+      expect(d._aws.CloudWatchMetrics[0].Namespace).toBe("FlashSale");
+      expect(d.InventoryRemaining).toBe(7);
+      expect(d.stage).toBe("test-stage");
+    }
+    expect(docs[0].item).toBe("sku-1");
+  });
+
+  it("keep every other metric on {service, stage} only", async () => {
+    const docs = await emitted((t) => {
+      t.count(t.Metric.OrdersReceived);
+      t.count(t.rejectedMetric("sold_out"));
+      t.milliseconds(t.Metric.BuyDuration, 12);
+    });
+    expect(docs).toHaveLength(1);
+    expect(docs[0]._aws.CloudWatchMetrics[0].Dimensions).toEqual([["service", "stage"]]);
+    expect(docs[0]).toMatchObject({ OrdersReceived: 1, RejectedSoldOut: 1, BuyDuration: 12 });
+  });
+});
+
+describe("docs", () => {
+  const metricsDoc = fs.readFileSync(path.join(ROOT, "docs/metrics.md"), "utf8");
+  const runbook = fs.readFileSync(path.join(ROOT, "docs/operations.md"), "utf8");
+
+  it("docs/metrics.md lists every metric the code emits and the dashboard reads", async () => {
+    const { Metric, rejectedMetric, failedMetric } = await import("../../packages/core/src/telemetry");
+    const { Order } = await import("../../packages/core/src/order");
+    const names = new Set<string>([
+      ...Object.values(Metric),
+      ...APP_METRICS,
+      ...["validation", "duplicate", "idempotency_key_reused", "unknown_item", "sold_out", "purchase_limit", "rate_limited"].map(rejectedMetric),
+      ...Order.FINAL_STATUSES.filter((s) => s !== "COMPLETED").map(failedMetric),
+    ]);
+    for (const name of names) expect(metricsDoc, name).toContain(`\`${name}\``);
+  });
+
+  it("docs/operations.md has a runbook entry for every alarm in stacks/Monitoring.ts", () => {
+    const stack = fs.readFileSync(path.join(ROOT, "stacks/Monitoring.ts"), "utf8");
+    const alarms = [...stack.matchAll(/alarm\("([A-Za-z0-9]+)"/g)].map((m) => m[1]!);
+    expect(alarms.length).toBeGreaterThanOrEqual(9);
+    for (const name of alarms) expect(runbook, name).toMatch(new RegExp(`^### .*\`${name}\``, "m"));
+  });
+});
