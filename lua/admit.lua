@@ -4,7 +4,9 @@
 -- KEYS[3] item:{<item>}:holds   hash: request_id -> "user_id|amount|admitted_ms"
 -- KEYS[4] item:{<item>}:held_at sorted set: request_id by admission time (for expiry)
 -- KEYS[5] item:{<item>}:ledger  hash: request_id -> final outcome
--- ARGV[1] request_id  ARGV[2] user_id  ARGV[3] amount
+-- KEYS[6] item:{<item>}:rejections hash: reason -> count (for the sale report)
+-- ARGV[1] request_id  ARGV[2] user_id  ARGV[3] amount  ARGV[4] 1 to count sold_out / purchase_limit refusals
+-- (the buy path does; the processor's reserve step does not). Counting here keeps the sold-out path at one call.
 -- Returns {code, detail}: ADMITTED stock_left | HELD | SETTLED outcome | UNKNOWN_ITEM |
 --                         SOLD_OUT stock_left | LIMIT already_held per_user_limit
 local rid, user, amount = ARGV[1], ARGV[2], tonumber(ARGV[3])
@@ -14,10 +16,16 @@ if redis.call('HEXISTS', KEYS[3], rid) == 1 then return {'HELD', ''} end
 local item = redis.call('HMGET', KEYS[1], 'stock', 'per_user_limit')
 if not item[1] then return {'UNKNOWN_ITEM', ''} end
 local stock = tonumber(item[1])
-if stock < amount then return {'SOLD_OUT', tostring(stock)} end
+if stock < amount then
+  if ARGV[4] == '1' then redis.call('HINCRBY', KEYS[6], 'sold_out', 1) end
+  return {'SOLD_OUT', tostring(stock)}
+end
 local limit = tonumber(item[2] or '1')
 local held = tonumber(redis.call('HGET', KEYS[2], user) or '0')
-if held + amount > limit then return {'LIMIT', tostring(held), tostring(limit)} end
+if held + amount > limit then
+  if ARGV[4] == '1' then redis.call('HINCRBY', KEYS[6], 'purchase_limit', 1) end
+  return {'LIMIT', tostring(held), tostring(limit)}
+end
 local t = redis.call('TIME')
 local now_ms = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 redis.call('HINCRBY', KEYS[1], 'stock', -amount)

@@ -27,6 +27,19 @@ describe.each(["standalone", "cluster"] as const)("Lua scripts on %s Redis", (ki
     expect(await conserved(item, 3)).toMatchObject({ stock: 0, in_flight: 3, sold: 0 });
   });
 
+  it("counts sold-out and over-limit refusals for the sale report only when the buy path asks", async () => {
+    const item = uid("sku");
+    await inventory.setStock(item, 1, 1);
+    await inventory.admit(order(item, "a"), { countRejections: true });
+    await inventory.admit(order(item, "a"), { countRejections: true }); // stock is 0: sold out is checked before the limit
+    await inventory.admit(order(item, "b"), { countRejections: true });
+    await inventory.admit(order(item, "c")); // the processor's reserve step: not a buyer-facing refusal
+    expect(await redis.hgetall(`item:{${item}}:rejections`)).toEqual({ sold_out: "2" });
+    await inventory.setStock(item, 5, 1);
+    await inventory.admit(order(item, "a"), { countRejections: true });
+    expect(await redis.hgetall(`item:{${item}}:rejections`)).toEqual({ sold_out: "2", purchase_limit: "1" });
+  });
+
   it("reports an item that was never loaded", async () => {
     expect(await inventory.admit(order(uid("nothing"), "u"))).toEqual({ kind: "unknown_item" });
   });

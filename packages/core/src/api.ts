@@ -22,7 +22,9 @@ export namespace Api {
       count(Metric.OrdersRejected);
       count(rejectedMetric(reason));
       log.debug("order rejected", { reason });
-      if (itemId) await runtime().stats.rejected(itemId, reason).catch(() => undefined); // never fails a reply
+      // admit.lua already counted sold_out and purchase_limit in its own call; the hot path pays nothing extra.
+      const counted = reason === "sold_out" || reason === "purchase_limit";
+      if (itemId && !counted) await runtime().stats.rejected(itemId, reason).catch(() => undefined); // never fails a reply
       return result;
     };
     try {

@@ -29,7 +29,7 @@ export namespace Buy {
     if (!rate.allowed) return { kind: "rate_limited", retryAfterSeconds: Math.ceil(rate.retryAfterMs / 1000) };
 
     // The stock gate comes first: a sold-out item costs two Redis calls and nothing else.
-    const admission = await deps.inventory.admit(order);
+    const admission = await deps.inventory.admit(order, { countRejections: true });
     switch (admission.kind) {
       case "unknown_item":
         return { kind: "unknown_item" };

@@ -28,7 +28,8 @@ export interface ItemLevels {
 
 export interface Inventory {
   /** Move the request's units from stock to in-flight, unless it is already known or cannot be served. */
-  admit(order: Order.Request): Promise<Admission>;
+  /** `countRejections`: the buy path counts sold-out and over-limit refusals per item, in the same script call. */
+  admit(order: Order.Request, options?: { countRejections?: boolean }): Promise<Admission>;
   /** End a request: completed units become sold, failed ones go back to stock. The first outcome wins. */
   settle(itemId: string, requestId: string, outcome: SettleOutcome): Promise<Settlement>;
   setStock(itemId: string, stock: number, perUserLimit: number): Promise<ItemLevels>;

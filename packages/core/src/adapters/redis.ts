@@ -14,7 +14,7 @@ import { DependencyUnavailableError } from "../errors";
 export type RedisClient = Redis | Cluster;
 
 /** The Lua scripts in lua/, each loaded once and then run by SHA (ioredis defineCommand: EVALSHA, EVAL on NOSCRIPT). */
-const SCRIPTS = { rate_limit: 1, claim: 1, admit: 5, settle: 5, set_stock: 1, expire: 5, reconcile: 5, count_rejection: 2 } as const;
+const SCRIPTS = { rate_limit: 1, claim: 1, admit: 6, settle: 5, set_stock: 1, expire: 5, reconcile: 5, count_rejection: 2 } as const;
 type ScriptName = keyof typeof SCRIPTS;
 
 /** lua/ ships beside the bundle on Lambda (copyFiles) and sits at the repo root in development. */
@@ -97,8 +97,9 @@ export const rateKey = (userId: string) => `user:{${userId}}:rate`;
 export class RedisInventory implements Inventory {
   constructor(private readonly redis: RedisClient) {}
 
-  async admit(order: Order.Request): Promise<Admission> {
-    const [code, a, b] = await run(this.redis, "admit", itemKeys(order.item_id), [order.request_id, order.user_id, order.amount]);
+  async admit(order: Order.Request, options: { countRejections?: boolean } = {}): Promise<Admission> {
+    const keys = [...itemKeys(order.item_id), rejectionsKey(order.item_id)];
+    const [code, a, b] = await run(this.redis, "admit", keys, [order.request_id, order.user_id, order.amount, options.countRejections ? 1 : 0]);
     switch (code) {
       case "ADMITTED":
         return { kind: "admitted", stockLeft: Number(a) };
