@@ -58,6 +58,7 @@ export function functionEnvironment(app: App): Record<string, string> {
     ORDER_RETENTION_DAYS: String(config.app.orderRetentionDays),
     PAYMENT_FAILURE_RATE: String(config.app.paymentFailureRate),
     RESERVATION_TTL_SECONDS: String(config.sweeper.reservationTtlSeconds),
+    MAX_RECEIVE_COUNT: String(config.queue.maxReceiveCount),
     POWERTOOLS_SERVICE_NAME: SERVICE_NAME,
     POWERTOOLS_METRICS_NAMESPACE: METRICS_NAMESPACE,
   };
