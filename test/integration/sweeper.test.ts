@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import { GetQueueAttributesCommand, ReceiveMessageCommand, type SQSClient } from "@aws-sdk/client-sqs";
 import { startLocalEngine, type LocalEngine } from "../../packages/functions/src/local/engine";
+import { startRedisServer, type RedisServer } from "../../packages/functions/src/local/redis-server";
 import { QueuePoller } from "../../packages/functions/src/local/queue-poller";
 import { handler as processor } from "../../packages/functions/src/processor";
 import { connectRedis, itemKeys, RedisInventory, type RedisClient } from "../../packages/core/src/adapters/redis";
@@ -65,10 +66,14 @@ describe("the reservation sweeper", () => {
   let redis: RedisClient;
   let sqs: SQSClient;
 
+  let ownRedis: RedisServer;
+
   beforeAll(async () => {
+    // A Redis of its own: the sweeper sweeps every item on sale, and other test files share the run's Redis.
+    ownRedis = await startRedisServer();
     engine = await startLocalEngine({
       port: 0,
-      redisUrl: inject("redisUrl"),
+      redisUrl: ownRedis.url,
       processorConcurrency: 0, // nobody settles: every admission waits for the sweeper
       maxReceiveCount: 2,
       sweepIntervalMs: 250,
@@ -82,6 +87,7 @@ describe("the reservation sweeper", () => {
     redis?.disconnect();
     sqs?.destroy();
     await engine?.stop();
+    await ownRedis?.stop();
   });
 
   const admin = (item: string, stock: number, limit = 2) =>
