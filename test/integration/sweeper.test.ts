@@ -11,8 +11,8 @@ import { redisClient, uid, waitFor } from "../support/fixtures";
 
 const order = (item: string, user: string, amount = 1, request_id = uid("r")) => ({ item_id: item, user_id: user, amount, request_id });
 
-// expire.lua itself, on a plain Redis and on a Redis Cluster (all keys in the item's slot).
-describe.each(["standalone", "cluster"] as const)("expire.lua on %s Redis", (kind) => {
+// Inventory.expire (stale holds released through settle.lua), on a plain Redis and on a Redis Cluster.
+describe.each(["standalone", "cluster"] as const)("reservation expiry on %s Redis", (kind) => {
   const redis = redisClient(kind);
   const inventory = new RedisInventory(redis);
   afterAll(() => redis.disconnect());

@@ -33,7 +33,7 @@ const EnvSchema = z.object({
   MAX_RECEIVE_COUNT: intFrom(3, 1),
   /** The sweeper releases admissions older than this that were never settled (their message may sit in the DLQ). */
   RESERVATION_TTL_SECONDS: intFrom(900, 1),
-  /** Holds released per expire.lua call; the sweeper loops until an item has no more expired holds. */
+  /** Holds released per batch; the sweeper loops until an item has no more expired holds. */
   SWEEP_BATCH_SIZE: intFrom(100, 1),
   PAYMENT_FAILURE_RATE: z.coerce.number().min(0).max(1).default(0),
   /** Comma-separated user ids whose payments the simulated provider always declines. */

@@ -4,7 +4,7 @@ import { count, Metric } from "./telemetry";
 
 /**
  * Reservation expiry: an order admitted but never settled (its message dead-lettered, or lost) must not hold
- * stock forever. Each run releases, item by item, the holds older than the TTL (lua/expire.lua, which also writes
+ * stock forever. Each run releases, item by item, the holds older than the TTL (settle.lua as FAILED_EXPIRED, which also writes
  * the ledger, so a late or redriven message cannot take stock) and records those orders as FAILED_EXPIRED.
  */
 export namespace Sweeper {

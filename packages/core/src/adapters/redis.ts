@@ -14,7 +14,7 @@ import { DependencyUnavailableError } from "../errors";
 export type RedisClient = Redis | Cluster;
 
 /** The Lua scripts in lua/, each loaded once and then run by SHA (ioredis defineCommand: EVALSHA, EVAL on NOSCRIPT). */
-const SCRIPTS = { rate_limit: 1, claim: 1, admit: 6, settle: 5, set_stock: 1, expire: 5, reconcile: 5, count_rejection: 2 } as const;
+const SCRIPTS = { rate_limit: 1, claim: 1, admit: 6, settle: 5, set_stock: 1, reconcile: 5, count_rejection: 2 } as const;
 type ScriptName = keyof typeof SCRIPTS;
 
 /** lua/ ships beside the bundle on Lambda (copyFiles) and sits at the repo root in development. */
@@ -138,11 +138,19 @@ export class RedisInventory implements Inventory {
     return (await call(() => this.redis.smembers(ITEMS_KEY))).sort();
   }
 
+  /**
+   * Release the oldest holds admitted more than ttlMs ago, at most `limit`, through settle.lua (FAILED_EXPIRED):
+   * one way to release a hold, whoever asks. A hold the processor settles in between is not counted as expired.
+   */
   async expire(itemId: string, ttlMs: number, limit: number): Promise<Hold[]> {
-    const flat = await run(this.redis, "expire", itemKeys(itemId), [ttlMs, limit]);
+    const [, , holds, heldAt] = itemKeys(itemId);
+    const rids = await call(() => this.redis.zrangebyscore(heldAt!, "-inf", Date.now() - ttlMs, "LIMIT", 0, limit));
+    if (!rids.length) return [];
+    const values = await call(() => this.redis.hmget(holds!, ...rids));
     const released: Hold[] = [];
-    for (let i = 0; i < flat.length; i += 4) {
-      released.push({ request_id: flat[i]!, user_id: flat[i + 1]!, amount: Number(flat[i + 2]), admitted_ms: Number(flat[i + 3]) });
+    for (const [i, rid] of rids.entries()) {
+      const settled = await this.settle(itemId, rid, "FAILED_EXPIRED");
+      if (values[i] && settled.kind === "settled" && settled.outcome === "FAILED_EXPIRED") released.push(parseHold(rid, values[i]!));
     }
     return released;
   }
