@@ -61,3 +61,8 @@ function wire(config: Config): Runtime {
     },
   };
 }
+
+// On Lambda, wire during init: the Redis connection opens before the first request (and ahead of the sale under
+// provisioned concurrency), and a bad configuration fails the init loudly. Locally and in tests the environment
+// is set after import, so wiring stays lazy there.
+if (process.env.AWS_LAMBDA_FUNCTION_NAME) runtime();
