@@ -44,7 +44,7 @@ export interface StageConfig {
   processor: {
     memoryMb: number;
     timeoutSeconds: number;
-    /** SQS event source mapping batch size (1..10000; > 10 needs a batching window). */
+    /** SQS event source mapping batch size (1..10: the processor settles one SQS receive at a time). */
     batchSize: number;
     /** SQS event source mapping MaximumBatchingWindowInSeconds (0..300). */
     maxBatchingWindowSeconds: number;
@@ -160,15 +160,7 @@ export const stagingConfig: StageConfig = {
   logRetention: "two_weeks",
   app: { ...defaultConfig.app, orderRetentionDays: 30 },
   apiFunctions: { memoryMb: 1024, timeoutSeconds: 10 },
-  processor: {
-    memoryMb: 1024,
-    timeoutSeconds: 30,
-    batchSize: 25,
-    maxBatchingWindowSeconds: 1,
-    maxConcurrency: 10,
-  },
-  sweeper: { rateMinutes: 1, reservationTtlSeconds: 900 },
-  queue: { maxReceiveCount: 3, retentionDays: 4 },
+  processor: { ...defaultConfig.processor, memoryMb: 1024, maxConcurrency: 10 },
   cache: { maxDataStorageGb: 2, maxEcpuPerSecond: 20_000 },
   api: {
     throttleRate: 500,
@@ -198,7 +190,7 @@ export const productionConfig: StageConfig = {
   processor: {
     memoryMb: 1024,
     timeoutSeconds: 30,
-    batchSize: 50,
+    batchSize: 10,
     maxBatchingWindowSeconds: 1,
     maxConcurrency: 50,
   },
@@ -248,11 +240,8 @@ export function validateStageConfig(stage: string, c: StageConfig): void {
   const check = (ok: boolean, message: string) => {
     if (!ok) errors.push(message);
   };
-  check(c.processor.batchSize >= 1 && c.processor.batchSize <= 10_000, "processor.batchSize must be 1..10000");
-  check(
-    c.processor.batchSize <= 10 || c.processor.maxBatchingWindowSeconds >= 1,
-    "processor.batchSize > 10 requires processor.maxBatchingWindowSeconds >= 1",
-  );
+  // Up to 10, as the processor is designed and tested: one SQS receive's worth, each record settled on its own.
+  check(c.processor.batchSize >= 1 && c.processor.batchSize <= 10, "processor.batchSize must be 1..10");
   check(
     c.processor.maxBatchingWindowSeconds >= 0 && c.processor.maxBatchingWindowSeconds <= 300,
     "processor.maxBatchingWindowSeconds must be 0..300",

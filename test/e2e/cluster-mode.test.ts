@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, expect, it } from "vitest";
 import { startLocalEngine, type LocalEngine } from "../../packages/functions/src/local/engine";
 import { startRedisServer, type RedisServer } from "../../packages/functions/src/local/redis-server";
-import { client } from "../support/http";
+import { client, type Reply } from "../support/http";
 import { uid, waitFor } from "../support/fixtures";
 
 // ElastiCache Serverless is always cluster mode: the whole engine, buy to settlement, on a Redis Cluster
@@ -24,7 +24,7 @@ it("sells exactly the stock to a crowd on a Redis Cluster, with duplicates and r
   const item = uid("drop");
   expect((await api.setStock(item, 20, 1)).status).toBe(200);
   const orders = Array.from({ length: 200 }, (_, i) => ({ user_id: `buyer-${i}`, item_id: item, amount: 1, request_id: crypto.randomUUID() }));
-  const replies = [];
+  const replies: Reply[] = [];
   for (let i = 0; i < orders.length; i += 25) replies.push(...(await Promise.all(orders.slice(i, i + 25).map((o) => api.buy(o)))));
   const accepted = orders.filter((_, i) => replies[i]!.status === 202);
   expect(accepted).toHaveLength(20);

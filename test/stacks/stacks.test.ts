@@ -367,6 +367,11 @@ describe("reservation sweeper", () => {
 });
 
 describe("processor", () => {
+  it("refuses batches larger than 10, the size the processor is built and tested for", () => {
+    const bad = { ...stagingConfig, processor: { ...stagingConfig.processor, batchSize: 25 } };
+    expect(() => validateForTest("bad", bad)).toThrow(/batchSize must be 1..10/);
+  });
+
   it("consumes the queue with batch size, window, partial batch responses and max concurrency", () => {
     for (const [s, c] of [
       [staging, stagingConfig],
