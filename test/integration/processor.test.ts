@@ -142,6 +142,18 @@ describe("processor", () => {
     expect(await services.runtime().inventory.levels(item)).toMatchObject({ stock: 1, in_flight: 0, sold: 1 });
   });
 
+  it("keeps concurrent batches apart: each reports only its own failures", async () => {
+    const item = await loadItem(50, 50);
+    const goods = await Promise.all(Array.from({ length: 8 }, () => admitted(item)));
+    const bad = record(JSON.stringify(message(uid("never-loaded"))));
+    const [a, b] = await Promise.all([
+      handle(bad, ...goods.slice(0, 4).map((m) => record(JSON.stringify(m)))),
+      handle(...goods.slice(4).map((m) => record(JSON.stringify(m)))),
+    ]);
+    expect(a.batchItemFailures).toEqual([{ itemIdentifier: bad.messageId }]);
+    expect(b.batchItemFailures).toEqual([]);
+  });
+
   it("never moves a final status backwards", async () => {
     const m = message("sku");
     const orders = services.runtime().orders;

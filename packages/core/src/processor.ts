@@ -12,10 +12,11 @@ import { count, failedMetric, inventoryRemaining, loggerFor, Metric, millisecond
  * batch item failures and, after maxReceiveCount receives, to the DLQ by the queue's redrive policy.
  */
 export namespace Processor {
-  const batch = new BatchProcessor(EventType.SQS);
-
   export async function handle(event: SQSEvent, context: Context): Promise<SQSBatchResponse> {
     const settledItems = new Set<string>();
+    // A BatchProcessor keeps the batch's successes and failures on itself: one per call, so that batches handled
+    // concurrently in one process (the local profile's pollers) never report each other's failures.
+    const batch = new BatchProcessor(EventType.SQS);
     const response = await processPartialResponse(event, (rec: SQSRecord) => record(rec, settledItems), batch, { context, throwOnFullBatchFailure: false });
     await reportInventory(settledItems);
     return response;
