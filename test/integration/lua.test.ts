@@ -1,6 +1,6 @@
 import { afterAll, describe, expect, inject, it } from "vitest";
 import fc from "fast-check";
-import { RedisClaims, RedisInventory, RedisRateLimiter, itemKeys } from "../../packages/core/src/adapters/redis";
+import { RedisClaims, RedisInventory, RedisInventoryAudit, RedisRateLimiter, RedisSaleStats, itemKeys } from "../../packages/core/src/adapters/redis";
 import { redisClient, uid } from "../support/fixtures";
 
 const order = (item: string, user: string, amount = 1, request_id = uid("r")) => ({ item_id: item, user_id: user, amount, request_id });
@@ -137,6 +137,26 @@ describe.each(["standalone", "cluster"] as const)("Lua scripts on %s Redis", (ki
       ),
       { numRuns: 40 },
     );
+  });
+
+  it("runs the operator scripts in the item's slot too: rejection counts, snapshot and reconcile repair", async () => {
+    const item = uid("sku");
+    await inventory.setStock(item, 5, 2);
+    const o = order(item, "u");
+    await inventory.admit(o);
+    await inventory.settle(item, o.request_id, "COMPLETED");
+    const stats = new RedisSaleStats(redis);
+    await stats.rejected(item, "duplicate");
+    expect(await stats.rejections(item)).toEqual({ duplicate: 1 });
+
+    const audit = new RedisInventoryAudit(redis);
+    const state = await audit.snapshot(item);
+    expect(state.levels).toMatchObject({ stock: 4, in_flight: 0, sold: 1 });
+    await redis.hincrby(itemKeys(item)[0]!, "stock", 3); // drift
+    const repaired = await audit.repair(item, {
+      ledger_len: Object.keys(state.ledger).length, total: 5, per_user_limit: 2, completed: { u: 1 }, ledger: {}, drop_holds: [],
+    });
+    expect(repaired).toMatchObject({ kind: "repaired", levels: { stock: 4, in_flight: 0, sold: 1 } });
   });
 
   describe("idempotency claims", () => {
