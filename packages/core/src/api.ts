@@ -1,4 +1,4 @@
-import { z } from "zod";
+import * as z from "zod";
 import { Buy } from "./buy";
 import { Order } from "./order";
 import { Http } from "./http";

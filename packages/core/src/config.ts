@@ -1,4 +1,4 @@
-import { z } from "zod";
+import * as z from "zod";
 
 /**
  * Every runtime setting the handlers read, in one place. The stacks set these on AWS;

@@ -1,6 +1,6 @@
 import { randomUUID } from "node:crypto";
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from "aws-lambda";
-import type { z } from "zod";
+import type * as z from "zod";
 import { ValidationError } from "./errors";
 
 /** HTTP plumbing shared by the API handlers: bodies, field errors, correlation ids, JSON replies. */

@@ -1,4 +1,4 @@
-import { z } from "zod";
+import * as z from "zod";
 
 /** What an order is, independent of where it is stored or how it travels. */
 export namespace Order {

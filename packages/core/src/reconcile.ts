@@ -1,4 +1,4 @@
-import { z } from "zod";
+import * as z from "zod";
 import { Order } from "./order";
 import type { Claims, InventoryAudit, ItemLevels, ItemState, OrderHistory, RepairPlan } from "./ports";
 import { EngineError, ValidationError } from "./errors";
