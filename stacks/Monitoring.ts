@@ -85,27 +85,11 @@ export function Monitoring({ stack, app }: StackContext) {
   const processorInvocations = processor.metricInvocations({ period, statistic: "Sum" });
   const processorConcurrency = processor.metric("ConcurrentExecutions", { period, statistic: "Maximum" });
   const buyP99 = buy.metricDuration({ period, statistic: "p99" });
-  const api5xx = new cw.Metric({
-    namespace: "AWS/ApiGateway",
-    metricName: "5xx",
-    dimensionsMap: { ApiId: api.httpApiId, Stage: "$default" },
-    statistic: "Sum",
-    period,
-  });
-  const api4xx = new cw.Metric({
-    namespace: "AWS/ApiGateway",
-    metricName: "4xx",
-    dimensionsMap: { ApiId: api.httpApiId, Stage: "$default" },
-    statistic: "Sum",
-    period,
-  });
-  const apiCount = new cw.Metric({
-    namespace: "AWS/ApiGateway",
-    metricName: "Count",
-    dimensionsMap: { ApiId: api.httpApiId, Stage: "$default" },
-    statistic: "Sum",
-    period,
-  });
+  const apiMetric = (metricName: "5xx" | "4xx" | "Count") =>
+    new cw.Metric({ namespace: "AWS/ApiGateway", metricName, dimensionsMap: { ApiId: api.httpApiId, Stage: "$default" }, statistic: "Sum", period });
+  const api5xx = apiMetric("5xx");
+  const api4xx = apiMetric("4xx");
+  const apiCount = apiMetric("Count");
   const appMetric = (metricName: (typeof APP_METRICS)[number], statistic = "Sum") =>
     new cw.Metric({
       namespace: METRICS_NAMESPACE,

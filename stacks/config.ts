@@ -187,15 +187,9 @@ export const productionConfig: StageConfig = {
     paymentFailureRate: 0,
   },
   apiFunctions: { memoryMb: 1024, timeoutSeconds: 10 },
-  processor: {
-    memoryMb: 1024,
-    timeoutSeconds: 30,
-    batchSize: 10,
-    maxBatchingWindowSeconds: 1,
-    maxConcurrency: 50,
-  },
-  sweeper: { rateMinutes: 1, reservationTtlSeconds: 900 },
-  queue: { maxReceiveCount: 3, retentionDays: 4 },
+  processor: { ...defaultConfig.processor, memoryMb: 1024, maxConcurrency: 50 },
+  sweeper: defaultConfig.sweeper,
+  queue: defaultConfig.queue,
   cache: { maxDataStorageGb: 10, maxEcpuPerSecond: 200_000 },
   api: {
     throttleRate: 5_000,
