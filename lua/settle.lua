@@ -1,32 +1,40 @@
--- Settle one admitted request, exactly once.
--- KEYS: the same five item keys as admit.lua.
--- ARGV[1] request_id  ARGV[2] outcome: COMPLETED moves the held units to sold; any FAILED_* outcome
--- releases them back to stock (FAILED_EXPIRED is the sweeper's); CANCELLED releases them without a ledger entry, so the same
--- request_id can be admitted again (used when the buy endpoint could not enqueue).
--- Returns {SETTLED, outcome} (the first outcome recorded wins), {NO_HOLD, ''} when nothing is held.
-local rid, outcome = ARGV[1], ARGV[2]
-local settled = redis.call('HGET', KEYS[5], rid)
-if settled then return {'SETTLED', settled} end
-local hold = redis.call('HGET', KEYS[3], rid)
-if not hold then
-  redis.call('ZREM', KEYS[4], rid)
-  -- Completing, cancelling and expiring all need a hold; nothing held means nothing to do.
-  if outcome == 'COMPLETED' or outcome == 'CANCELLED' or outcome == 'FAILED_EXPIRED' then return {'NO_HOLD', ''} end
-  -- A failure with nothing held still ends the request: later redeliveries must not take stock.
-  redis.call('HSET', KEYS[5], rid, outcome)
+-- End one request. COMPLETED moves the held units to sold; a FAILED_* outcome puts them back on sale.
+-- ARGV[1] request_id  ARGV[2] outcome  ARGV[3] user_id  ARGV[4] amount
+-- ARGV[5] authority: "first" (the processor: the first outcome recorded wins) or "record" (the outcome is the
+-- order record's, which is the truth: a ledger that says otherwise is corrected and the units moved to match).
+-- Returns {SETTLED, outcome now recorded} or {NO_HOLD} (completing needs a hold).
+local rid, outcome, user, amount, authority = ARGV[1], ARGV[2], ARGV[3], tonumber(ARGV[4]), ARGV[5]
+
+local entry = entry_of(redis.call('HGET', LEDGER, rid))
+if entry and entry.outcome ~= 'CANCELLED' then
+  if entry.outcome == outcome or authority ~= 'record' then return {'SETTLED', entry.outcome} end
+  local who, units = entry.user or user, entry.amount or amount
+  if entry.outcome == 'COMPLETED' then
+    redis.call('HINCRBY', ITEM, 'sold', -units)
+    redis.call('HINCRBY', ITEM, 'stock', units)
+    add_to_user(who, -units)
+  elseif outcome == 'COMPLETED' then
+    redis.call('HINCRBY', ITEM, 'stock', -units)
+    redis.call('HINCRBY', ITEM, 'sold', units)
+    add_to_user(who, units)
+  end
+  redis.call('HSET', LEDGER, rid, entry_value(outcome, who, units))
   return {'SETTLED', outcome}
 end
-local sep = string.find(hold, '|', 1, true)
-local user = string.sub(hold, 1, sep - 1)
-local amount = tonumber(string.match(hold, '^[^|]*|(%d+)'))
-redis.call('HDEL', KEYS[3], rid)
-redis.call('ZREM', KEYS[4], rid)
-redis.call('HINCRBY', KEYS[1], 'in_flight', -amount)
-if outcome == 'COMPLETED' then
-  redis.call('HINCRBY', KEYS[1], 'sold', amount)
-else
-  redis.call('HINCRBY', KEYS[1], 'stock', amount)
-  if redis.call('HINCRBY', KEYS[2], user, -amount) <= 0 then redis.call('HDEL', KEYS[2], user) end
+
+local hold = hold_of(redis.call('HGET', HOLDS, rid))
+if not hold then
+  if outcome == 'COMPLETED' then return {'NO_HOLD'} end
+  -- Nothing held, but the request still ends here: later deliveries must not take stock.
+  redis.call('HSET', LEDGER, rid, entry_value(outcome, user, amount))
+  return {'SETTLED', outcome}
 end
-if outcome ~= 'CANCELLED' then redis.call('HSET', KEYS[5], rid, outcome) end
+drop_hold(rid)
+if outcome == 'COMPLETED' then
+  redis.call('HINCRBY', ITEM, 'in_flight', -hold.amount)
+  redis.call('HINCRBY', ITEM, 'sold', hold.amount)
+else
+  release(hold)
+end
+redis.call('HSET', LEDGER, rid, entry_value(outcome, hold.user, hold.amount))
 return {'SETTLED', outcome}

@@ -11,6 +11,9 @@ if (!process.env.REDIS_URL && !hasRedisServer()) {
 process.env.POWERTOOLS_METRICS_DISABLED ??= "true"; // EMF lines are for CloudWatch; set to false to see them
 process.env.POWERTOOLS_LOG_LEVEL ??= "WARN";
 
+// A bug in one request must not stop the engine and lose the accepted orders of everyone else: log it, keep serving.
+process.on("unhandledRejection", (reason) => console.error("unhandled rejection (the engine keeps serving):", reason));
+
 // Imported after the environment is set: Powertools reads it when the handler modules load.
 const { startLocalEngine } = await import("../packages/functions/src/local/engine");
 const engine = await startLocalEngine();

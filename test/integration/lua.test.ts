@@ -1,6 +1,6 @@
 import { afterAll, describe, expect, inject, it } from "vitest";
 import fc from "fast-check";
-import { RedisClaims, RedisInventory, RedisInventoryAudit, RedisRateLimiter, RedisSaleStats, itemKeys } from "../../packages/core/src/adapters/redis";
+import { RedisInventory, RedisInventoryAudit, RedisRateLimiter, RedisRequestRegistry, RedisSaleStats, itemKeys, parseLedgerEntry } from "../../packages/core/src/adapters/redis";
 import { redisClient, uid } from "../support/fixtures";
 
 const order = (item: string, user: string, amount = 1, request_id = uid("r")) => ({ item_id: item, user_id: user, amount, request_id });
@@ -8,8 +8,9 @@ const order = (item: string, user: string, amount = 1, request_id = uid("r")) =>
 // Every script runs on a plain Redis and on a Redis Cluster: the cluster refuses any key outside the item's slot.
 describe.each(["standalone", "cluster"] as const)("Lua scripts on %s Redis", (kind) => {
   const redis = redisClient(kind);
-  const inventory = new RedisInventory(redis);
-  const claims = new RedisClaims(redis, 3600);
+  const inventory = new RedisInventory(redis, 50); // a 50 ms takeover window, so takeovers are quick to test
+  const requests = new RedisRequestRegistry(redis, 3600);
+  const OWNER = "attempt-1";
   afterAll(() => redis.disconnect());
 
   const conserved = async (item: string, initial: number) => {
@@ -21,7 +22,7 @@ describe.each(["standalone", "cluster"] as const)("Lua scripts on %s Redis", (ki
   it("admits until the stock is gone, then answers sold out", async () => {
     const item = uid("sku");
     await inventory.setStock(item, 3, 10);
-    const results = await Promise.all(Array.from({ length: 10 }, (_, i) => inventory.admit(order(item, `u${i}`))));
+    const results = await Promise.all(Array.from({ length: 10 }, (_, i) => inventory.admit(order(item, `u${i}`), OWNER)));
     expect(results.filter((r) => r.kind === "admitted")).toHaveLength(3);
     expect(results.filter((r) => r.kind === "sold_out")).toHaveLength(7);
     expect(await conserved(item, 3)).toMatchObject({ stock: 0, in_flight: 3, sold: 0 });
@@ -30,25 +31,25 @@ describe.each(["standalone", "cluster"] as const)("Lua scripts on %s Redis", (ki
   it("counts sold-out and over-limit refusals for the sale report only when the buy path asks", async () => {
     const item = uid("sku");
     await inventory.setStock(item, 1, 1);
-    await inventory.admit(order(item, "a"), { countRejections: true });
-    await inventory.admit(order(item, "a"), { countRejections: true }); // stock is 0: sold out is checked before the limit
-    await inventory.admit(order(item, "b"), { countRejections: true });
-    await inventory.admit(order(item, "c")); // the processor's reserve step: not a buyer-facing refusal
+    await inventory.admit(order(item, "a"), OWNER);
+    await inventory.admit(order(item, "a"), OWNER); // stock is 0: sold out is checked before the limit
+    await inventory.admit(order(item, "b"), OWNER);
+    await inventory.reserve(order(item, "c")); // the processor's reserve step: not a buyer-facing refusal
     expect(await redis.hgetall(`item:{${item}}:rejections`)).toEqual({ sold_out: "2" });
     await inventory.setStock(item, 5, 1);
-    await inventory.admit(order(item, "a"), { countRejections: true });
+    await inventory.admit(order(item, "a"), OWNER);
     expect(await redis.hgetall(`item:{${item}}:rejections`)).toEqual({ sold_out: "2", purchase_limit: "1" });
   });
 
   it("reports an item that was never loaded", async () => {
-    expect(await inventory.admit(order(uid("nothing"), "u"))).toEqual({ kind: "unknown_item" });
+    expect(await inventory.admit(order(uid("nothing"), "u"), OWNER)).toEqual({ kind: "unknown_item" });
   });
 
   it("admits one request once, however often it arrives", async () => {
     const item = uid("sku");
     await inventory.setStock(item, 5, 5);
     const o = order(item, "u");
-    const results = await Promise.all(Array.from({ length: 20 }, () => inventory.admit(o)));
+    const results = await Promise.all(Array.from({ length: 20 }, (_, i) => inventory.admit(o, `attempt-${i}`)));
     expect(results.filter((r) => r.kind === "admitted")).toHaveLength(1);
     expect(results.filter((r) => r.kind === "held")).toHaveLength(19);
     expect(await conserved(item, 5)).toMatchObject({ stock: 4, in_flight: 1 });
@@ -58,49 +59,133 @@ describe.each(["standalone", "cluster"] as const)("Lua scripts on %s Redis", (ki
     const item = uid("sku");
     await inventory.setStock(item, 100, 2);
     const first = order(item, "alice", 1);
-    expect((await inventory.admit(first)).kind).toBe("admitted");
-    await inventory.settle(item, first.request_id, "COMPLETED");
-    expect((await inventory.admit(order(item, "alice", 1))).kind).toBe("admitted");
-    expect(await inventory.admit(order(item, "alice", 1))).toEqual({ kind: "limit", held: 2, limit: 2 });
-    expect((await inventory.admit(order(item, "bob", 2))).kind).toBe("admitted");
+    expect((await inventory.admit(first, OWNER)).kind).toBe("admitted");
+    await inventory.settle(first, "COMPLETED", "first");
+    expect((await inventory.admit(order(item, "alice", 1), OWNER)).kind).toBe("admitted");
+    expect(await inventory.admit(order(item, "alice", 1), OWNER)).toEqual({ kind: "limit", held: 2, limit: 2 });
+    expect((await inventory.admit(order(item, "bob", 2), OWNER)).kind).toBe("admitted");
   });
 
   it("settles exactly once: the first outcome wins, and a failure refunds once", async () => {
     const item = uid("sku");
     await inventory.setStock(item, 2, 5);
     const o = order(item, "u", 2);
-    await inventory.admit(o);
-    expect(await inventory.settle(item, o.request_id, "FAILED_PAYMENT")).toEqual({ kind: "settled", outcome: "FAILED_PAYMENT" });
-    expect(await inventory.settle(item, o.request_id, "FAILED_PAYMENT")).toEqual({ kind: "settled", outcome: "FAILED_PAYMENT" });
-    expect(await inventory.settle(item, o.request_id, "COMPLETED")).toEqual({ kind: "settled", outcome: "FAILED_PAYMENT" });
+    await inventory.admit(o, OWNER);
+    expect(await inventory.settle(o, "FAILED_PAYMENT", "first")).toEqual({ kind: "settled", outcome: "FAILED_PAYMENT" });
+    expect(await inventory.settle(o, "FAILED_PAYMENT", "first")).toEqual({ kind: "settled", outcome: "FAILED_PAYMENT" });
+    expect(await inventory.settle(o, "COMPLETED", "first")).toEqual({ kind: "settled", outcome: "FAILED_PAYMENT" });
     expect(await conserved(item, 2)).toMatchObject({ stock: 2, in_flight: 0, sold: 0 });
     // A settled request is never admitted again, so a late redelivery cannot take stock.
-    expect(await inventory.admit(o)).toEqual({ kind: "settled", outcome: "FAILED_PAYMENT" });
-    expect(await redis.hget(itemKeys(item)[1]!, "u")).toBeNull();
+    expect(await inventory.admit(o, OWNER)).toEqual({ kind: "settled", outcome: "FAILED_PAYMENT" });
+    expect(await inventory.reserve(o)).toEqual({ kind: "settled", outcome: "FAILED_PAYMENT" });
+    expect(await redis.hget(itemKeys(item).users, "u")).toBeNull();
+    expect(parseLedgerEntry((await redis.hget(itemKeys(item).ledger, o.request_id))!)).toEqual({ outcome: "FAILED_PAYMENT", user_id: "u", amount: 2 });
   });
 
-  it("cancels an admission without a trace, so the request can be admitted again", async () => {
+  it("lets only the attempt that admitted withdraw, and drops that attempt's late message but not a retry", async () => {
     const item = uid("sku");
     await inventory.setStock(item, 1, 1);
     const o = order(item, "u");
-    await inventory.admit(o);
-    expect(await inventory.settle(item, o.request_id, "CANCELLED")).toEqual({ kind: "settled", outcome: "CANCELLED" });
-    expect(await inventory.settle(item, o.request_id, "CANCELLED")).toEqual({ kind: "no_hold" });
-    expect((await inventory.admit(o)).kind).toBe("admitted");
+    await inventory.admit(o, OWNER);
+    expect(await inventory.withdraw(o, "someone-else")).toEqual({ kind: "nothing" });
+    expect(await inventory.withdraw(o, OWNER)).toEqual({ kind: "withdrawn" });
+    expect(await inventory.withdraw(o, OWNER)).toEqual({ kind: "nothing" });
+    expect(await conserved(item, 1)).toMatchObject({ stock: 1, in_flight: 0 });
+    // A message the withdrawn attempt may have sent after all takes nothing...
+    expect(await inventory.reserve(o)).toEqual({ kind: "withdrawn" });
+    expect(await conserved(item, 1)).toMatchObject({ stock: 1, in_flight: 0 });
+    // ...while the buyer's retry is admitted afresh, and its message then finds the hold.
+    expect((await inventory.admit(o, "attempt-2")).kind).toBe("admitted");
+    expect((await inventory.reserve(o)).kind).toBe("held");
+  });
+
+  it("says a withdrawal came too late when the processor already has the message", async () => {
+    const item = uid("sku");
+    await inventory.setStock(item, 1, 1);
+    const o = order(item, "u");
+    await inventory.admit(o, OWNER);
+    expect((await inventory.reserve(o)).kind).toBe("held"); // the processor got the message
+    expect(await inventory.withdraw(o, OWNER)).toEqual({ kind: "queued" });
+    expect(await conserved(item, 1)).toMatchObject({ stock: 0, in_flight: 1 });
+  });
+
+  it("lets a retry take over an admission whose buy call died before enqueueing, and only then", async () => {
+    const item = uid("sku");
+    await inventory.setStock(item, 5, 5);
+    const o = order(item, "u");
+    await inventory.admit(o, OWNER);
+    expect((await inventory.admit(o, "attempt-2")).kind).toBe("held"); // a double click: the first call is alive
+    await new Promise((r) => setTimeout(r, 80));
+    expect((await inventory.admit(o, "attempt-2")).kind).toBe("taken_over");
+    expect(await inventory.withdraw(o, OWNER)).toEqual({ kind: "nothing" }); // the first call woke up: not its hold any more
+    await inventory.markQueued(item, o.request_id);
+    await new Promise((r) => setTimeout(r, 80));
+    expect((await inventory.admit(o, "attempt-3")).kind).toBe("held"); // on the queue: nobody takes it over
+    expect(await conserved(item, 5)).toMatchObject({ stock: 4, in_flight: 1 });
+  });
+
+  it("refuses a request_id held or settled with another user or amount", async () => {
+    const item = uid("sku");
+    await inventory.setStock(item, 5, 5);
+    const o = order(item, "u", 1);
+    await inventory.admit(o, OWNER);
+    expect(await inventory.admit({ ...o, amount: 2 }, OWNER)).toEqual({ kind: "reused" });
+    expect(await inventory.admit({ ...o, user_id: "v" }, OWNER)).toEqual({ kind: "reused" });
+    await inventory.settle(o, "COMPLETED", "first");
+    expect(await inventory.admit({ ...o, user_id: "v" }, OWNER)).toEqual({ kind: "reused" });
+    expect(await conserved(item, 5)).toMatchObject({ stock: 4, sold: 1 });
   });
 
   it("records a failure even with nothing held, and refuses to complete without a hold", async () => {
     const item = uid("sku");
     await inventory.setStock(item, 0, 1);
-    expect(await inventory.settle(item, "r-none", "COMPLETED")).toEqual({ kind: "no_hold" });
-    expect(await inventory.settle(item, "r-none", "FAILED_SOLD_OUT")).toEqual({ kind: "settled", outcome: "FAILED_SOLD_OUT" });
+    const none = { item_id: item, request_id: "r-none", user_id: "u", amount: 1 };
+    expect(await inventory.settle(none, "COMPLETED", "first")).toEqual({ kind: "no_hold" });
+    expect(await inventory.settle(none, "FAILED_SOLD_OUT", "first")).toEqual({ kind: "settled", outcome: "FAILED_SOLD_OUT" });
+  });
+
+  it("makes Redis agree with the order record when they disagree: the record wins", async () => {
+    const item = uid("sku");
+    await inventory.setStock(item, 3, 3);
+    const o = order(item, "u", 2);
+    await inventory.admit(o, OWNER);
+    await inventory.settle(o, "COMPLETED", "first");
+    expect(await conserved(item, 3)).toMatchObject({ stock: 1, sold: 2 });
+    // The processor's word does not move a settled request...
+    expect(await inventory.settle(o, "FAILED_EXPIRED", "first")).toEqual({ kind: "settled", outcome: "COMPLETED" });
+    // ...the order record's does: the units go back on sale, the user's tally with them.
+    expect(await inventory.settle(o, "FAILED_EXPIRED", "record")).toEqual({ kind: "settled", outcome: "FAILED_EXPIRED" });
+    expect(await conserved(item, 3)).toMatchObject({ stock: 3, in_flight: 0, sold: 0 });
+    expect(await redis.hget(itemKeys(item).users, "u")).toBeNull();
+    expect(await inventory.settle(o, "COMPLETED", "record")).toEqual({ kind: "settled", outcome: "COMPLETED" });
+    expect(await conserved(item, 3)).toMatchObject({ stock: 1, sold: 2 });
+    expect(await redis.hget(itemKeys(item).users, "u")).toBe("2");
+  });
+
+  it("lists overdue holds by the Redis clock: stale ones not on the queue, expired ones past the TTL", async () => {
+    const item = uid("sku");
+    await inventory.setStock(item, 5, 5);
+    const unqueued = order(item, "a");
+    const queued = order(item, "b");
+    await inventory.admit(unqueued, OWNER);
+    await inventory.admit(queued, OWNER);
+    await inventory.markQueued(item, queued.request_id);
+    expect(await inventory.overdue(item, { ttlMs: 60_000, staleMs: 60_000, limit: 10 })).toEqual([]);
+    await new Promise((r) => setTimeout(r, 30));
+    const overdue = await inventory.overdue(item, { ttlMs: 10, staleMs: 10, limit: 10 });
+    expect(overdue.map((h) => [h.request_id, h.kind])).toEqual([[unqueued.request_id, "stale"], [queued.request_id, "expired"]]);
+    expect(await inventory.abandon(item, queued.request_id, 10)).toBe(false); // on the queue: not the sweeper's to release silently
+    expect(await inventory.abandon(item, unqueued.request_id, 60_000)).toBe(false); // not stale by that measure
+    expect(await inventory.abandon(item, unqueued.request_id, 10)).toBe(true);
+    expect(await conserved(item, 5)).toMatchObject({ stock: 4, in_flight: 1 });
+    expect(await redis.hget(itemKeys(item).ledger, unqueued.request_id)).toBeNull(); // never accepted: no outcome invented
   });
 
   it("keeps in-flight and sold when an operator resets stock", async () => {
     const item = uid("sku");
     await inventory.setStock(item, 10, 5);
     const o = order(item, "u", 3);
-    await inventory.admit(o);
+    await inventory.admit(o, OWNER);
     expect(await inventory.setStock(item, 50, 4)).toEqual({ item_id: item, stock: 50, in_flight: 3, sold: 0, per_user_limit: 4 });
   });
 
@@ -123,15 +208,16 @@ describe.each(["standalone", "cluster"] as const)("Lua scripts on %s Redis", (ki
           await Promise.all(
             steps.map(async (s) => {
               const rid = `r${s.request}-${s.user}-${s.amount}`;
-              const a = await inventory.admit({ item_id: item, user_id: s.user, amount: s.amount, request_id: rid });
-              if (s.then !== "none" && (a.kind === "admitted" || a.kind === "held")) {
-                await inventory.settle(item, rid, s.then as "COMPLETED");
-              }
+              const o = { item_id: item, user_id: s.user, amount: s.amount, request_id: rid };
+              const owner = uid("attempt");
+              const a = await inventory.admit(o, owner);
+              if (s.then === "CANCELLED") await inventory.withdraw(o, owner);
+              else if (s.then !== "none" && (a.kind === "admitted" || a.kind === "held")) await inventory.settle(o, s.then, "first");
             }),
           );
           const l = await conserved(item, initial);
           expect(l.stock).toBeGreaterThanOrEqual(0);
-          const held = await redis.hgetall(itemKeys(item)[1]!);
+          const held = await redis.hgetall(itemKeys(item).users);
           for (const units of Object.values(held)) expect(Number(units)).toBeLessThanOrEqual(4);
         },
       ),
@@ -143,8 +229,8 @@ describe.each(["standalone", "cluster"] as const)("Lua scripts on %s Redis", (ki
     const item = uid("sku");
     await inventory.setStock(item, 5, 2);
     const o = order(item, "u");
-    await inventory.admit(o);
-    await inventory.settle(item, o.request_id, "COMPLETED");
+    await inventory.admit(o, OWNER);
+    await inventory.settle(o, "COMPLETED", "first");
     const stats = new RedisSaleStats(redis);
     await stats.rejected(item, "duplicate");
     expect(await stats.rejections(item)).toEqual({ duplicate: 1 });
@@ -152,41 +238,22 @@ describe.each(["standalone", "cluster"] as const)("Lua scripts on %s Redis", (ki
     const audit = new RedisInventoryAudit(redis);
     const state = await audit.snapshot(item);
     expect(state.levels).toMatchObject({ stock: 4, in_flight: 0, sold: 1 });
-    await redis.hincrby(itemKeys(item)[0]!, "stock", 3); // drift
+    await redis.hincrby(itemKeys(item).item, "stock", 3); // drift
     const repaired = await audit.repair(item, {
-      ledger_len: Object.keys(state.ledger).length, total: 5, per_user_limit: 2, completed: { u: 1 }, ledger: {}, drop_holds: [],
+      ledger_len: state.ledger.size, total: 5, per_user_limit: 2, completed: new Map([["u", 1]]), ledger: [], drop_holds: [],
     });
     expect(repaired).toMatchObject({ kind: "repaired", levels: { stock: 4, in_flight: 0, sold: 1 } });
   });
 
-  describe("idempotency claims", () => {
-    it("claims once, then recognises duplicates and reuse", async () => {
-      const o = order("sku", "u", 1);
-      expect((await claims.claim(o, "t0")).kind).toBe("claimed");
-      expect(await claims.claim(o, "t1")).toEqual({ kind: "duplicate", acceptedAt: "t0" });
-      expect(await claims.claim({ ...o, amount: 2 }, "t1")).toEqual({ kind: "reused" });
-      expect(await claims.claim({ ...o, user_id: "v" }, "t1")).toEqual({ kind: "reused" });
-      expect(await claims.claim({ ...o, item_id: "other" }, "t1")).toEqual({ kind: "reused" });
-    });
-
-    it("shows a queued claim as a PENDING order, and forgets a released one", async () => {
-      const o = order("sku", "u", 1);
-      await claims.claim(o, "2026-01-01T00:00:00.000Z");
-      expect(await claims.pending(o.request_id)).toBeUndefined(); // not yet on the queue
-      await claims.markQueued(o.request_id);
-      expect(await claims.pending(o.request_id)).toMatchObject({ status: "PENDING", user_id: "u", amount: 1 });
-      await claims.release(o.request_id);
-      expect((await claims.claim(o, "t")).kind).toBe("claimed");
-    });
-
-    it("lets a retry take over a claim whose buy call died before enqueueing", async () => {
-      const o = order("sku", "u", 1);
-      await claims.claim(o, "t0");
-      await redis.hset(`req:{${o.request_id}}`, "c", Date.now() - RedisClaims.TAKEOVER_MS - 1);
-      expect(await claims.claim(o, "t1")).toEqual({ kind: "claimed", acceptedAt: "t0" });
-      await claims.markQueued(o.request_id);
-      await redis.hset(`req:{${o.request_id}}`, "c", Date.now() - RedisClaims.TAKEOVER_MS - 1);
-      expect((await claims.claim(o, "t2")).kind).toBe("duplicate");
+  describe("the request_id registry", () => {
+    it("registers a request_id once, with its payload, and recognises reuse for another item", async () => {
+      const o = order(uid("sku"), "u", 1);
+      expect(await requests.register(o)).toBe("registered");
+      expect(await requests.register(o)).toBe("registered"); // the same request again (a takeover, a retry)
+      expect(await requests.register({ ...o, item_id: "other" })).toBe("reused");
+      expect(await requests.register({ ...o, amount: 2 })).toBe("reused");
+      expect(await requests.find(o.request_id)).toEqual(o);
+      expect(await redis.ttl(`req:{${o.request_id}}`)).toBeGreaterThan(3500); // nothing is kept without an expiry
     });
   });
 

@@ -5,7 +5,7 @@ import { spawnSync } from "node:child_process";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import { GetQueueAttributesCommand, SendMessageCommand, type SQSClient } from "@aws-sdk/client-sqs";
 import { startLocalEngine, type LocalEngine } from "../../packages/functions/src/local/engine";
-import { itemKeys, rejectionsKey, ITEMS_KEY, connectRedis, type RedisClient } from "../../packages/core/src/adapters/redis";
+import { itemKeys, ITEMS_KEY, connectRedis, parseLedgerEntry, type RedisClient } from "../../packages/core/src/adapters/redis";
 import { sqsClient } from "../../packages/core/src/adapters/sqs";
 import { runOps, type Io } from "../../scripts/ops/cli";
 import { resolveTarget, signRequest } from "../../scripts/ops/target";
@@ -171,10 +171,10 @@ describe("ops reconcile", () => {
     expect((await ops("reconcile", item)).code).toBe(0);
 
     // Drift: stock counted up, a user's count lost, a ledger entry gone.
-    const [itemKey, usersKey, , , ledgerKey] = itemKeys(item);
-    await redis.hincrby(itemKey!, "stock", 3);
-    await redis.hdel(usersKey!, "ann");
-    await redis.hdel(ledgerKey!, a.request_id);
+    const { item: itemKey, users: usersKey, ledger: ledgerKey } = itemKeys(item);
+    await redis.hincrby(itemKey, "stock", 3);
+    await redis.hdel(usersKey, "ann");
+    await redis.hdel(ledgerKey, a.request_id);
 
     const found = await ops("reconcile", item);
     expect(found.code).toBe(3);
@@ -187,8 +187,8 @@ describe("ops reconcile", () => {
     expect(fixed.code).toBe(0);
     expect(fixed.out).toContain(`${item}: repaired`);
     expect(await opsJson("stock", item)).toMatchObject({ stock: 3, in_flight: 0, sold: 3, per_user_limit: 3 });
-    expect(await redis.hget(usersKey!, "ann")).toBe("1");
-    expect(await redis.hget(ledgerKey!, a.request_id)).toBe("COMPLETED");
+    expect(await redis.hget(usersKey, "ann")).toBe("1");
+    expect(parseLedgerEntry((await redis.hget(ledgerKey, a.request_id))!).outcome).toBe("COMPLETED");
     const again = await opsJson<{ status: string }[]>("reconcile", item);
     expect(again[0]!.status).toBe("in_sync");
   });
@@ -198,7 +198,7 @@ describe("ops reconcile", () => {
     await ops("stock", item, "--set", "4");
     // An admission whose message is not processed yet: made by the inventory itself, as the buy path does.
     const { RedisInventory } = await import("../../packages/core/src/adapters/redis");
-    await new RedisInventory(redis).admit({ item_id: item, user_id: "carol", amount: 1, request_id: uid("held") });
+    await new RedisInventory(redis).admit({ item_id: item, user_id: "carol", amount: 1, request_id: uid("held") }, uid("attempt"));
     const [r] = await opsJson<{ status: string; expected: { in_flight: number; stock: number } }[]>("reconcile", item);
     expect(r).toMatchObject({ status: "in_sync", expected: { in_flight: 1, stock: 3 } });
   });
@@ -229,7 +229,7 @@ describe("cache loss, DLQ and redrive", () => {
     await waitFor(async () => (await orderStatus(first.request_id)) === "COMPLETED");
 
     // The cache loses the item while an accepted order is still on its way to the processor.
-    await redis.del(...itemKeys(item), rejectionsKey(item));
+    await redis.del(...Object.values(itemKeys(item)));
     await redis.srem(ITEMS_KEY, item);
     const pending = { item_id: item, user_id: "eve", amount: 1, request_id: uid("r"), accepted_at: new Date().toISOString() };
     const correlation = uid("corr");
@@ -255,8 +255,8 @@ describe("cache loss, DLQ and redrive", () => {
     expect(rebuilt.code).toBe(0);
     expect(rebuilt.out).toMatch(/stock\s+redis\s+missing\s+orders say\s+2/);
     expect(await opsJson("stock", item)).toEqual({ item_id: item, stock: 2, in_flight: 0, sold: 1, per_user_limit: 2 });
-    expect(await redis.hget(itemKeys(item)[1]!, "dora")).toBe("1");
-    expect(await redis.hget(itemKeys(item)[4]!, first.request_id)).toBe("COMPLETED");
+    expect(await redis.hget(itemKeys(item).users, "dora")).toBe("1");
+    expect(parseLedgerEntry((await redis.hget(itemKeys(item).ledger, first.request_id))!).outcome).toBe("COMPLETED");
     expect((await opsJson<{ item_id: string }[]>("stock")).map((i) => i.item_id)).toContain(item); // registered again
 
     const moved = await ops("redrive");
@@ -275,7 +275,7 @@ describe("cache loss, DLQ and redrive", () => {
     await waitFor(async () => engine.poller.batches > batches && (await depth(engine.resources.queueUrl)) === 0, 10_000);
     expect(await opsJson("stock", item)).toMatchObject({ stock: 1, in_flight: 0, sold: 2 });
     expect(await getOrder(pending.request_id)).toEqual(settled);
-    expect(await redis.hlen(itemKeys(item)[4]!)).toBe(2);
+    expect(await redis.hlen(itemKeys(item).ledger)).toBe(2);
     expect((await ops("reconcile", item)).code).toBe(0);
     expect((await ops("dlq")).out).toBe("the DLQ is empty");
   });

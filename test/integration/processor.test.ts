@@ -48,7 +48,8 @@ const handle = (...records: SQSRecord[]) => Processor.handle({ Records: records 
 /** Admit through the buy path's inventory step, as POST /buy would, and return the queue message. */
 async function admitted(item: string, user?: string, amount = 1) {
   const m = message(item, user, amount);
-  expect((await services.runtime().inventory.admit(m)).kind).toBe("admitted");
+  expect((await services.runtime().inventory.admit(m, uid("attempt"))).kind).toBe("admitted");
+  await services.runtime().inventory.markQueued(item, m.request_id);
   return m;
 }
 
@@ -80,7 +81,7 @@ describe("processor", () => {
     const item = await loadItem(5);
     const m = await admitted(item);
     // The first delivery died right after settle.lua: stock is sold, the order record was never written.
-    await services.runtime().inventory.settle(item, m.request_id, "COMPLETED");
+    await services.runtime().inventory.settle(m, "COMPLETED", "first");
     expect(await services.runtime().orders.get(m.request_id)).toBeUndefined();
     expect(await handle(record(JSON.stringify(m)))).toEqual({ batchItemFailures: [] });
     expect(await services.runtime().orders.get(m.request_id)).toMatchObject({ status: "COMPLETED" });
@@ -211,10 +212,10 @@ describe("buy path under a queue outage", () => {
     const { SqsOrderQueue } = await import("../../packages/core/src/adapters/sqs");
     const deps = services.runtime();
     const broken = { ...deps, queue: new SqsOrderQueue(closedPort, services.resources.queueUrl, services.resources.dlqUrl) };
-    await expect(Buy.admit(order, broken, "c")).rejects.toMatchObject({ name: "DependencyUnavailableError", dependency: "queue" });
+    await expect(Buy.place(order, broken, "c")).rejects.toMatchObject({ name: "DependencyUnavailableError", dependency: "queue" });
     closedPort.destroy();
     expect(await deps.inventory.levels(item)).toMatchObject({ stock: 1, in_flight: 0 });
-    expect(await deps.claims.pending(order.request_id)).toBeUndefined();
-    expect((await Buy.admit(order, deps, "c")).kind).toBe("accepted");
+    expect(await deps.inventory.hold(item, order.request_id)).toBeUndefined();
+    expect((await Buy.place(order, deps, "c")).kind).toBe("accepted");
   });
 });

@@ -4,59 +4,69 @@ import { startLocalEngine, type LocalEngine } from "../../packages/functions/src
 import { startRedisServer, type RedisServer } from "../../packages/functions/src/local/redis-server";
 import { QueuePoller } from "../../packages/functions/src/local/queue-poller";
 import { handler as processor } from "../../packages/functions/src/processor";
-import { connectRedis, itemKeys, RedisInventory, type RedisClient } from "../../packages/core/src/adapters/redis";
+import { connectRedis, itemKeys, parseLedgerEntry, RedisInventory, type RedisClient } from "../../packages/core/src/adapters/redis";
+import { dynamoClient, DynamoOrderStore } from "../../packages/core/src/adapters/dynamo";
 import { sqsClient } from "../../packages/core/src/adapters/sqs";
 import { runOps } from "../../scripts/ops/cli";
 import { redisClient, uid, waitFor } from "../support/fixtures";
 
 const order = (item: string, user: string, amount = 1, request_id = uid("r")) => ({ item_id: item, user_id: user, amount, request_id });
 
-// Inventory.expire (stale holds released through settle.lua), on a plain Redis and on a Redis Cluster.
+// The inventory's side of expiry (overdue holds by the Redis clock, released through settle.lua with the order
+// record's outcome), on a plain Redis and on a Redis Cluster.
 describe.each(["standalone", "cluster"] as const)("reservation expiry on %s Redis", (kind) => {
   const redis = redisClient(kind);
   const inventory = new RedisInventory(redis);
   afterAll(() => redis.disconnect());
+  const admitQueued = async (o: ReturnType<typeof order>) => {
+    await inventory.admit(o, uid("attempt"));
+    await inventory.markQueued(o.item_id, o.request_id);
+  };
 
-  it("releases only admissions older than the TTL, like a FAILED_EXPIRED settlement, and returns them", async () => {
+  it("lists only holds older than the TTL, and releases them like a FAILED_EXPIRED settlement", async () => {
     const item = uid("sku");
     await inventory.setStock(item, 10, 5);
     const old = order(item, "ann", 2);
-    await inventory.admit(old);
+    await admitQueued(old);
     await new Promise((r) => setTimeout(r, 60));
     const fresh = order(item, "ann", 1);
-    await inventory.admit(fresh);
+    await admitQueued(fresh);
 
-    const released = await inventory.expire(item, 40, 100);
-    expect(released).toEqual([{ request_id: old.request_id, user_id: "ann", amount: 2, admitted_ms: expect.any(Number) }]);
-    expect(Date.now() - released[0]!.admitted_ms).toBeGreaterThanOrEqual(40);
+    const overdue = await inventory.overdue(item, { ttlMs: 40, staleMs: 60_000, limit: 100 });
+    expect(overdue).toEqual([{ request_id: old.request_id, user_id: "ann", amount: 2, admitted_ms: expect.any(Number), kind: "expired" }]);
+    expect(Date.now() - overdue[0]!.admitted_ms).toBeGreaterThanOrEqual(40);
+    expect(await inventory.settle(old, "FAILED_EXPIRED", "record")).toEqual({ kind: "settled", outcome: "FAILED_EXPIRED" });
     expect(await inventory.levels(item)).toMatchObject({ stock: 9, in_flight: 1, sold: 0 });
-    const [, users, holds, heldAt, ledger] = itemKeys(item);
-    expect(await redis.hget(users!, "ann")).toBe("1");
-    expect(await redis.hexists(holds!, old.request_id)).toBe(0);
-    expect(await redis.zscore(heldAt!, old.request_id)).toBeNull();
-    expect(await redis.hget(ledger!, old.request_id)).toBe("FAILED_EXPIRED");
+    const keys = itemKeys(item);
+    expect(await redis.hget(keys.users, "ann")).toBe("1");
+    expect(await redis.hexists(keys.holds, old.request_id)).toBe(0);
+    expect(await redis.zscore(keys.heldAt, old.request_id)).toBeNull();
+    expect(parseLedgerEntry((await redis.hget(keys.ledger, old.request_id))!).outcome).toBe("FAILED_EXPIRED");
 
     // Exactly once, and final: a late delivery can neither take stock nor complete it.
-    expect(await inventory.expire(item, 40, 100)).toEqual([]);
-    expect(await inventory.admit(old)).toEqual({ kind: "settled", outcome: "FAILED_EXPIRED" });
-    expect(await inventory.settle(item, old.request_id, "COMPLETED")).toEqual({ kind: "settled", outcome: "FAILED_EXPIRED" });
+    expect(await inventory.overdue(item, { ttlMs: 40, staleMs: 60_000, limit: 100 })).toEqual([]);
+    expect(await inventory.reserve(old)).toEqual({ kind: "settled", outcome: "FAILED_EXPIRED" });
+    expect(await inventory.settle(old, "COMPLETED", "first")).toEqual({ kind: "settled", outcome: "FAILED_EXPIRED" });
     expect(await inventory.levels(item)).toMatchObject({ stock: 9, in_flight: 1 });
   });
 
-  it("releases at most `limit` per call, oldest first", async () => {
+  it("lists at most `limit` per call, oldest first", async () => {
     const item = uid("sku");
     await inventory.setStock(item, 10, 10);
     const orders = [order(item, "a"), order(item, "b"), order(item, "c")];
     for (const o of orders) {
-      await inventory.admit(o);
+      await admitQueued(o);
       await new Promise((r) => setTimeout(r, 5));
     }
     await new Promise((r) => setTimeout(r, 20));
-    const first = await inventory.expire(item, 10, 2);
+    const options = { ttlMs: 10, staleMs: 60_000, limit: 2 };
+    const first = await inventory.overdue(item, options);
     expect(first.map((h) => h.request_id)).toEqual([orders[0]!.request_id, orders[1]!.request_id]);
-    expect((await inventory.expire(item, 10, 2)).map((h) => h.request_id)).toEqual([orders[2]!.request_id]);
+    for (const o of orders.slice(0, 2)) await inventory.settle(o, "FAILED_EXPIRED", "record");
+    expect((await inventory.overdue(item, options)).map((h) => h.request_id)).toEqual([orders[2]!.request_id]);
+    await inventory.settle(orders[2]!, "FAILED_EXPIRED", "record");
     expect(await inventory.levels(item)).toMatchObject({ stock: 10, in_flight: 0 });
-    expect(await redis.hlen(itemKeys(item)[1]!)).toBe(0);
+    expect(await redis.hlen(itemKeys(item).users)).toBe(0);
   });
 });
 
@@ -136,7 +146,7 @@ describe("the reservation sweeper", () => {
     const first = await get(rids[0]!);
     expect(first).toMatchObject({ item_id: item, user_id: "u1", amount: 2, reason: "reservation expired before the order was settled" });
     expect(Date.parse(first.updated_at) - Date.parse(first.created_at)).toBeGreaterThanOrEqual(1000);
-    expect(await redis.hlen(itemKeys(item)[1]!)).toBe(0); // users hold nothing
+    expect(await redis.hlen(itemKeys(item).users)).toBe(0); // users hold nothing
     expect(await engine.sweep()).toBe(0);
   });
 
@@ -159,20 +169,28 @@ describe("the reservation sweeper", () => {
     await processQueue();
     expect(await levels(item)).toMatchObject({ stock: 3, in_flight: 0, sold: 0 });
     expect(await get(rid)).toEqual(expired); // not even rewritten
-    expect(await redis.hget(itemKeys(item)[4]!, rid)).toBe("FAILED_EXPIRED");
+    expect(parseLedgerEntry((await redis.hget(itemKeys(item).ledger, rid))!).outcome).toBe("FAILED_EXPIRED");
   });
 
-  it("stays correct when the sweeper released a hold but died before recording the order", async () => {
+  it("stays correct when a sweep dies half-way: the record is written first, and the next sweep releases the hold", async () => {
     const item = uid("sku");
     await admin(item, 3);
     const rid = await buy(item, "crash");
-    // The Redis half of a sweep only (TTL 0: everything admitted so far), as if the sweeper crashed before DynamoDB.
-    const released = await new RedisInventory(redis).expire(item, 0, 10);
-    expect(released.map((h) => h.request_id)).toEqual([rid]);
-    expect((await get(rid)).status).toBe("PENDING");
+    const accepted = await get(rid);
+    // The DynamoDB half of a sweep only, as if the sweeper died before it reached Redis.
+    const db = dynamoClient({ AWS_REGION: "us-east-1", AWS_ENDPOINT_URL_DYNAMODB: engine.resources.dynamoEndpoint });
+    try {
+      const orders = new DynamoOrderStore(db, engine.resources.table, 1);
+      const message = { request_id: rid, item_id: item, user_id: "crash", amount: 1, accepted_at: accepted.created_at! };
+      expect(await orders.finalize(message, "FAILED_EXPIRED", "sweeper")).toBe("written");
+    } finally {
+      db.destroy();
+    }
+    expect(await levels(item)).toMatchObject({ stock: 2, in_flight: 1 });
 
-    await processQueue(); // the ledger answers FAILED_EXPIRED; the processor records it and takes nothing
+    await processQueue(); // the record is final: the processor releases the hold to match it and takes nothing
     expect((await get(rid)).status).toBe("FAILED_EXPIRED");
+    await waitFor(async () => (await levels(item)).in_flight === 0, 5_000);
     expect(await levels(item)).toMatchObject({ stock: 3, in_flight: 0, sold: 0 });
   });
 });

@@ -5,7 +5,7 @@ import { Http } from "./http";
 import { Reconcile } from "./reconcile";
 import { SaleReport } from "./report";
 import { runtime } from "./runtime";
-import { DependencyUnavailableError, EngineError, ValidationError } from "./errors";
+import { DependencyUnavailableError, EngineError, ScriptError, ValidationError } from "./errors";
 import { count, loggerFor, Metric, milliseconds, rejectedMetric } from "./telemetry";
 
 /** The HTTP API: each route turns an API Gateway v2 event into a domain call and the domain's answer into a reply. */
@@ -30,15 +30,19 @@ export namespace Api {
     try {
       const order = Http.parseBody(event, Order.Request);
       itemId = order.item_id;
-      const outcome = await Buy.admit(order, runtime(), correlation);
+      const outcome = await Buy.place(order, runtime(), correlation);
       switch (outcome.kind) {
         case "accepted": {
           count(Metric.OrdersAccepted);
+          if (!outcome.markedQueued) log.warn("order accepted, but its admission could not be marked queued", { request_id: order.request_id });
           log.info("order accepted", { request_id: order.request_id, item_id: order.item_id, user_id: order.user_id });
           const url = statusUrl(outcome.requestId);
           return Http.reply(202, { request_id: outcome.requestId, status: "PENDING", correlation_id: correlation, status_url: url }, { location: url });
         }
         case "duplicate_request":
+          if (outcome.lookupError) {
+            log.error("could not read the order record for a duplicate", { request_id: order.request_id, error: String(outcome.lookupError) });
+          }
           return await rejected("duplicate", Http.reply(409, {
             error: "duplicate_request", request_id: outcome.requestId, status: outcome.status, status_url: statusUrl(outcome.requestId), correlation_id: correlation,
           }));
@@ -65,6 +69,8 @@ export namespace Api {
         log.warn("dependency unavailable", { dependency: err.dependency, error: err.message });
         return Http.unavailable(correlation);
       }
+      if (err instanceof ScriptError) count(Metric.ScriptErrors);
+      log.error("buy failed", { error: (err as Error).message, error_name: (err as Error).name });
       throw err;
     } finally {
       milliseconds(Metric.BuyDuration, performance.now() - started);
@@ -78,13 +84,22 @@ export namespace Api {
       return Http.validationFailed(new ValidationError([{ field: "request_id", message: requestId.error.issues[0]!.message }]), correlation);
     }
     try {
-      const { orders, claims } = runtime();
-      const found = (await orders.get(requestId.data)) ?? (await claims.pending(requestId.data));
+      const found = (await runtime().orders.get(requestId.data)) ?? (await pending(requestId.data));
       return found ? Http.reply(200, found) : Http.reply(404, { error: "not_found", request_id: requestId.data });
     } catch (err) {
       if (err instanceof DependencyUnavailableError) return Http.unavailable(correlation);
       throw err;
     }
+  }
+
+  /** An accepted order the processor has not recorded yet: registered, and its hold is on the queue. */
+  async function pending(requestId: string): Promise<Order.Record | undefined> {
+    const { requests, inventory } = runtime();
+    const request = await requests.find(requestId);
+    const hold = request && (await inventory.hold(request.item_id, requestId));
+    if (!request || !hold?.queued) return undefined;
+    const at = new Date(hold.admitted_ms).toISOString();
+    return { ...request, status: "PENDING", created_at: at, updated_at: at };
   }
 
   export async function health(): Promise<Http.Result> {
@@ -114,7 +129,7 @@ export namespace Api {
    */
   export async function admin(event: Http.Event): Promise<Http.Result> {
     const correlation = Http.correlationId(event);
-    const { inventory, audit, history, claims, stats } = runtime();
+    const { inventory, audit, history, stats } = runtime();
     try {
       if (event.routeKey === "GET /admin/items") {
         const items = await Promise.all((await inventory.items()).map(async (id) => (await inventory.levels(id)) ?? { item_id: id }));
@@ -128,7 +143,7 @@ export namespace Api {
       switch (event.routeKey) {
         case "POST /admin/items/{item_id}/reconcile": {
           const options = event.body ? Http.parseBody(event, ReconcileRequest) : {};
-          const report = await Reconcile.run(item, options, { audit, history, claims });
+          const report = await Reconcile.run(item, options, { audit, history });
           if (report.status !== "in_sync") loggerFor(correlation).warn("inventory drift", { item_id: item, status: report.status, drift: report.drift });
           return Http.reply(200, report);
         }

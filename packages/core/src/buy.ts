@@ -1,15 +1,18 @@
-import type { Claims, Inventory, OrderQueue, OrderStore, RateLimiter } from "./ports";
+import type { Inventory, OrderQueue, OrderStore, RateLimiter, RequestRegistry } from "./ports";
 import { Order } from "./order";
 
 /**
- * A buy, at the storefront's door: rate-limit the user, admit the units against the stock left,
- * claim the request_id, and enqueue the order for settlement.
- * Rejections leave nothing behind, so the same request can be retried.
+ * A buy, at the storefront's door: rate-limit the user, admit the units against the stock left (one Lua call
+ * that also recognises a duplicate or a reused request_id), register the request_id, and enqueue the order.
+ *
+ * The admission belongs to this call (its `owner` token) until the message is on the queue, and only its owner
+ * may withdraw it: a double click or a retry never undoes the admission another call relies on. Every refusal
+ * and every 503 leaves nothing behind that blocks a retry of the same request.
  */
 export namespace Buy {
   export type Outcome =
-    | { kind: "accepted"; requestId: string; acceptedAt: string }
-    | { kind: "duplicate_request"; requestId: string; status: Order.Status }
+    | { kind: "accepted"; requestId: string; acceptedAt: string; markedQueued: boolean }
+    | { kind: "duplicate_request"; requestId: string; status: Order.Status; lookupError?: unknown }
     | { kind: "idempotency_key_reused" }
     | { kind: "unknown_item" }
     | { kind: "sold_out" }
@@ -18,18 +21,26 @@ export namespace Buy {
 
   export interface Deps {
     inventory: Inventory;
-    claims: Claims;
+    requests: RequestRegistry;
     rateLimiter: RateLimiter;
     queue: OrderQueue;
     orders: OrderStore;
   }
 
-  export async function admit(order: Order.Request, deps: Deps, correlationId: string): Promise<Outcome> {
+  export async function place(order: Order.Request, deps: Deps, correlationId: string): Promise<Outcome> {
     const rate = await deps.rateLimiter.hit(order.user_id);
     if (!rate.allowed) return { kind: "rate_limited", retryAfterSeconds: Math.ceil(rate.retryAfterMs / 1000) };
 
-    // The stock gate comes first: a sold-out item costs two Redis calls and nothing else.
-    const admission = await deps.inventory.admit(order, { countRejections: true });
+    const owner = crypto.randomUUID();
+    let admission;
+    try {
+      admission = await deps.inventory.admit(order, owner);
+    } catch (err) {
+      // Timed out, yet Redis may still run the script when it answers again. The withdrawal queues behind it on
+      // the same connection, so this 503 leaves no hold. Not awaited: Redis is not answering now.
+      void deps.inventory.withdraw(order, owner).catch(() => undefined);
+      throw err;
+    }
     switch (admission.kind) {
       case "unknown_item":
         return { kind: "unknown_item" };
@@ -37,44 +48,41 @@ export namespace Buy {
         return { kind: "sold_out" };
       case "limit":
         return { kind: "purchase_limit_exceeded" };
+      case "reused":
+        return { kind: "idempotency_key_reused" };
+      case "settled":
+        return duplicate(order.request_id, deps, admission.outcome);
+      case "held":
+      case "withdrawn":
+        return duplicate(order.request_id, deps);
     }
 
-    const cancel = () => deps.inventory.settle(order.item_id, order.request_id, "CANCELLED");
-    let claim;
+    // Ours: a fresh admission, or a retry that took over one whose first call died before enqueueing.
+    const message: Order.Message = { ...order, accepted_at: admission.admittedAt };
     try {
-      claim = await deps.claims.claim(order, new Date().toISOString());
-    } catch (err) {
-      if (admission.kind === "admitted") await cancel().catch(() => undefined);
-      throw err;
-    }
-
-    if (claim.kind === "reused") {
-      // The request_id belongs to another payload; undo only what this call admitted.
-      if (admission.kind === "admitted") await cancel();
-      return { kind: "idempotency_key_reused" };
-    }
-    if (admission.kind === "settled") return duplicate(order.request_id, deps, admission.outcome);
-    if (claim.kind === "duplicate") {
-      if (admission.kind === "admitted") await cancel();
-      return duplicate(order.request_id, deps);
-    }
-
-    // Ours to enqueue: a fresh admission, or a retry taking over one whose first call died.
-    const message: Order.Message = { ...order, accepted_at: claim.acceptedAt };
-    try {
+      if ((await deps.requests.register(order)) === "reused") {
+        await deps.inventory.withdraw(order, owner);
+        return { kind: "idempotency_key_reused" };
+      }
       await deps.queue.enqueue(message, correlationId);
     } catch (err) {
-      await cancel().catch(() => undefined);
-      await deps.claims.release(order.request_id).catch(() => undefined);
-      throw err;
+      const undone = await deps.inventory.withdraw(order, owner).catch(() => undefined);
+      // The send failed by its own account, but the processor already has the message: it was delivered after all.
+      if (undone?.kind !== "queued") throw err;
     }
-    await deps.claims.markQueued(order.request_id);
-    return { kind: "accepted", requestId: order.request_id, acceptedAt: claim.acceptedAt };
+    // From here the answer is 202 whatever happens: the order is on its way. An unmarked admission only means a
+    // retry could take it over later, and both messages settle as one order.
+    const markedQueued = await deps.inventory.markQueued(order.item_id, order.request_id).then(() => true, () => false);
+    return { kind: "accepted", requestId: order.request_id, acceptedAt: admission.admittedAt, markedQueued };
   }
 
   async function duplicate(requestId: string, deps: Deps, known?: Order.FinalStatus): Promise<Outcome> {
-    // The stored status is better than the ledger's when the processor has already recorded it.
-    const stored = await deps.orders.get(requestId).catch(() => undefined);
-    return { kind: "duplicate_request", requestId, status: stored?.status ?? known ?? "PENDING" };
+    // The order record is the truth; Redis's ledger stands in while the record cannot be read.
+    try {
+      const stored = await deps.orders.get(requestId);
+      return { kind: "duplicate_request", requestId, status: stored?.status ?? known ?? "PENDING" };
+    } catch (lookupError) {
+      return { kind: "duplicate_request", requestId, status: known ?? "PENDING", lookupError };
+    }
   }
 }

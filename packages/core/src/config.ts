@@ -31,6 +31,11 @@ const EnvSchema = z.object({
   ORDER_RETENTION_DAYS: intFrom(90, 1),
   /** The queue's redrive maxReceiveCount: the processor counts a failure on the last receive as dead-lettered. */
   MAX_RECEIVE_COUNT: intFrom(3, 1),
+  /**
+   * How long an admitted request may stay unqueued with the buy call that admitted it before a retry of the same
+   * request may take it over, and before the sweeper releases it. Longer than the buy function's timeout.
+   */
+  ADMISSION_TAKEOVER_MS: intFrom(10_000, 1),
   /** The sweeper releases admissions older than this that were never settled (their message may sit in the DLQ). */
   RESERVATION_TTL_SECONDS: intFrom(900, 1),
   /** Holds released per batch; the sweeper loops until an item has no more expired holds. */

@@ -31,3 +31,8 @@ export class InventoryMissingError extends EngineError {
 export class PoisonMessageError extends EngineError {
   override name = "PoisonMessageError";
 }
+
+/** Redis answered a script with an error: a bug, not an outage. It answers 500 and alarms; retrying will not help. */
+export class ScriptError extends EngineError {
+  override name = "ScriptError";
+}

@@ -5,18 +5,36 @@ import type { Order } from "./order";
  * DynamoDB and a simulated payment service; any of them can be swapped without touching Buy or Fulfilment.
  */
 
+/** What taking units for a request came to. At the door the admission belongs to the buy attempt (`owner`) that made it. */
 export type Admission =
-  | { kind: "admitted"; stockLeft: number }
-  | { kind: "held" }
+  | { kind: "admitted"; stockLeft: number; admittedAt: string }
+  /** A retry took over an admission whose first call died before it could enqueue. */
+  | { kind: "taken_over"; admittedAt: string }
+  /** Units are already held for this request: at the door a duplicate, at the processor the buy's own hold. */
+  | { kind: "held"; admittedAt: string }
   | { kind: "settled"; outcome: Order.FinalStatus }
+  /** Processor only: the buy call withdrew this admission and answered 503; its message must not take stock. */
+  | { kind: "withdrawn" }
+  /** The request_id is held or settled with another user_id or amount. */
+  | { kind: "reused" }
   | { kind: "unknown_item" }
   | { kind: "sold_out"; stockLeft: number }
   | { kind: "limit"; held: number; limit: number };
 
 export type Settlement = { kind: "settled"; outcome: Order.FinalStatus } | { kind: "no_hold" };
 
-/** CANCELLED undoes an admission that never reached the queue; it leaves no trace. */
-export type SettleOutcome = Order.FinalStatus | "CANCELLED";
+/**
+ * Whose word a settlement is. "first": the processor's own result, and the first outcome recorded wins.
+ * "record": the order record's final status, which is the truth: Redis is corrected to match it.
+ */
+export type Authority = "first" | "record";
+
+export type Withdrawal =
+  | { kind: "withdrawn" }
+  /** The message reached the processor after all: the order goes ahead. */
+  | { kind: "queued" }
+  /** Nothing to undo: never admitted, or another attempt owns it now. */
+  | { kind: "nothing" };
 
 export interface ItemLevels {
   item_id: string;
@@ -26,21 +44,7 @@ export interface ItemLevels {
   per_user_limit: number;
 }
 
-export interface Inventory {
-  /** Move the request's units from stock to in-flight, unless it is already known or cannot be served. */
-  /** `countRejections`: the buy path counts sold-out and over-limit refusals per item, in the same script call. */
-  admit(order: Order.Request, options?: { countRejections?: boolean }): Promise<Admission>;
-  /** End a request: completed units become sold, failed ones go back to stock. The first outcome wins. */
-  settle(itemId: string, requestId: string, outcome: SettleOutcome): Promise<Settlement>;
-  setStock(itemId: string, stock: number, perUserLimit: number): Promise<ItemLevels>;
-  levels(itemId: string): Promise<ItemLevels | undefined>;
-  /** Every item ever loaded with setStock: what the sweeper, reconcile and the report walk. */
-  items(): Promise<string[]>;
-  /** Release up to `limit` admissions older than `ttlMs` as FAILED_EXPIRED; returns what was released. */
-  expire(itemId: string, ttlMs: number, limit: number): Promise<Hold[]>;
-}
-
-/** An admission not yet settled: units taken from stock and held for one request. */
+/** Units taken from stock and held for one request until it settles. */
 export interface Hold {
   request_id: string;
   user_id: string;
@@ -48,14 +52,51 @@ export interface Hold {
   admitted_ms: number;
 }
 
-/** One item's counters and bookkeeping as one consistent read, for reconcile. */
+/** A hold the sweeper must look at: left unqueued by a buy call that died ("stale"), or older than the reservation TTL ("expired"). */
+export interface OverdueHold extends Hold {
+  kind: "stale" | "expired";
+}
+
+/** How one request ended, as the inventory's ledger remembers it. */
+export interface LedgerEntry {
+  outcome: Order.FinalStatus | "CANCELLED";
+  user_id?: string;
+  amount?: number;
+}
+
+export type OrderKey = Pick<Order.Request, "item_id" | "request_id" | "user_id" | "amount">;
+
+export interface Inventory {
+  /** At the door: take the units for this buy attempt, or say why not. Sold-out and over-limit refusals are counted per item. */
+  admit(order: Order.Request, owner: string): Promise<Admission>;
+  /** At the processor: confirm the buy's hold (its message is here, so it was enqueued), or take the units again if Redis lost it. */
+  reserve(order: Order.Request): Promise<Admission>;
+  /** The admission's message is on the queue: it no longer belongs to its buy attempt. */
+  markQueued(itemId: string, requestId: string): Promise<void>;
+  /** The buy attempt that owns the admission could not enqueue it: give the units back. */
+  withdraw(order: OrderKey, owner: string): Promise<Withdrawal>;
+  /** End a request: completed units become sold, failed ones go back on sale. */
+  settle(order: OrderKey, outcome: Order.FinalStatus, authority: Authority): Promise<Settlement>;
+  setStock(itemId: string, stock: number, perUserLimit: number): Promise<ItemLevels>;
+  levels(itemId: string): Promise<ItemLevels | undefined>;
+  /** Every item ever loaded with setStock: what the sweeper, reconcile and the report walk. */
+  items(): Promise<string[]>;
+  /** Holds the sweeper must look at, by the Redis clock, at most `limit`. */
+  overdue(itemId: string, options: { ttlMs: number; staleMs: number; limit: number }): Promise<OverdueHold[]>;
+  /** Release a hold its buy call left unqueued for longer than `staleMs`; false if it moved on meanwhile. */
+  abandon(itemId: string, requestId: string, staleMs: number): Promise<boolean>;
+  /** The hold of a request and whether its message is on the queue; undefined once settled or never admitted. */
+  hold(itemId: string, requestId: string): Promise<(Hold & { queued: boolean }) | undefined>;
+}
+
+/** One item's counters and bookkeeping as one consistent read, for reconcile. Maps: keys are buyers' strings. */
 export interface ItemState {
   levels?: ItemLevels;
   /** Units on sale (stock + in_flight + sold) as last set by an operator; absent after a cache loss. */
   total?: number;
-  users: Record<string, number>;
+  users: Map<string, number>;
   holds: Hold[];
-  ledger: Record<string, string>;
+  ledger: Map<string, LedgerEntry>;
 }
 
 /** What reconcile writes: counters derived from the recorded orders (see lua/reconcile.lua). */
@@ -63,8 +104,8 @@ export interface RepairPlan {
   ledger_len: number;
   total: number;
   per_user_limit: number;
-  completed: Record<string, number>;
-  ledger: Record<string, string>;
+  completed: Map<string, number>;
+  ledger: { request_id: string; status: Order.FinalStatus; user_id: string; amount: number }[];
   drop_holds: string[];
 }
 
@@ -82,15 +123,10 @@ export interface SaleStats {
   rejections(itemId: string): Promise<Record<string, number>>;
 }
 
-export type Claim = { kind: "claimed"; acceptedAt: string } | { kind: "duplicate"; acceptedAt: string } | { kind: "reused" };
-
-/** Remembers each request_id with its payload, so retries are recognised and reuse is refused. */
-export interface Claims {
-  claim(order: Order.Request, acceptedAt: string): Promise<Claim>;
-  markQueued(requestId: string): Promise<void>;
-  release(requestId: string): Promise<void>;
-  /** The accepted-but-unsettled view of an order, before the processor has recorded it. */
-  pending(requestId: string): Promise<Order.Record | undefined>;
+/** Every request_id with the item, user and amount it was first accepted for, so a reuse for another item is refused. */
+export interface RequestRegistry {
+  register(order: Order.Request): Promise<"registered" | "reused">;
+  find(requestId: string): Promise<Order.Request | undefined>;
 }
 
 export type RateDecision = { allowed: true; remaining: number } | { allowed: false; retryAfterMs: number };
@@ -118,6 +154,8 @@ export interface OrderHistory {
 
 export interface Payments {
   charge(order: Order.Message): Promise<"approved" | "declined">;
+  /** Give back an approved charge whose order did not complete (the order record says otherwise). */
+  refund(order: Order.Message): Promise<void>;
 }
 
 /** Liveness of one dependency, checked for real. */

@@ -65,6 +65,11 @@ export namespace Processor {
     const started = performance.now();
     try {
       const status = await Fulfilment.process(message, deps, correlation);
+      if (status === "WITHDRAWN") {
+        count(Metric.OrdersWithdrawn);
+        log.info("message dropped: its buy call withdrew the admission and answered 503", { request_id: message.request_id });
+        return;
+      }
       settledItems.add(message.item_id);
       count(Metric.OrdersProcessed);
       if (status === "COMPLETED") count(Metric.OrdersCompleted);

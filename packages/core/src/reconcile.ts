@@ -1,6 +1,6 @@
 import * as z from "zod";
 import { Order } from "./order";
-import type { Claims, InventoryAudit, ItemLevels, ItemState, OrderHistory, RepairPlan } from "./ports";
+import type { InventoryAudit, ItemLevels, ItemState, OrderHistory, RepairPlan } from "./ports";
 import { EngineError, ValidationError } from "./errors";
 
 /**
@@ -28,7 +28,6 @@ export namespace Reconcile {
   export interface Deps {
     audit: InventoryAudit;
     history: OrderHistory;
-    claims: Claims;
   }
 
   export interface Expected {
@@ -63,7 +62,7 @@ export namespace Reconcile {
     for (let attempt = 1; ; attempt++) {
       const orders = await deps.history.byItem(itemId);
       const state = await deps.audit.snapshot(itemId);
-      const { report, plan } = await compare(itemId, orders, state, options, deps);
+      const { report, plan } = compare(itemId, orders, state, options);
       if (!options.repair || report.status === "in_sync") return report;
       const repaired = await deps.audit.repair(itemId, plan);
       if (repaired.kind === "repaired") {
@@ -73,41 +72,43 @@ export namespace Reconcile {
     }
   }
 
-  async function compare(itemId: string, orders: Order.Record[], state: ItemState, options: z.infer<typeof Options>, deps: Deps) {
+  function compare(itemId: string, orders: Order.Record[], state: ItemState, options: z.infer<typeof Options>) {
     const final = new Map<string, { user_id: string; amount: number; status: Order.FinalStatus }>();
     for (const o of orders) if (Order.isFinal(o.status)) final.set(o.request_id, { user_id: o.user_id, amount: o.amount, status: o.status });
     const recorded = new Set(final.keys());
 
     // Settled in Redis but not (yet) in the table: the processor is between settle and finalize, or the index lags.
-    for (const [rid, outcome] of Object.entries(state.ledger)) {
-      if (final.has(rid) || outcome !== "COMPLETED") continue; // a failure gave its units back already
-      const claim = await deps.claims.pending(rid);
-      if (!claim) throw new EngineError(`order ${rid} completed in Redis but has neither an order record nor a claim; record it before reconciling`);
-      final.set(rid, { user_id: claim.user_id, amount: claim.amount, status: "COMPLETED" });
+    // The ledger entry carries the user and units.
+    for (const [rid, entry] of state.ledger) {
+      if (final.has(rid) || entry.outcome !== "COMPLETED") continue; // a failure gave its units back already
+      if (entry.user_id === undefined) throw new EngineError(`order ${rid} completed in Redis but has no order record; record it before reconciling`);
+      final.set(rid, { user_id: entry.user_id, amount: entry.amount!, status: "COMPLETED" });
     }
 
-    const completed: Record<string, number> = {};
+    // Maps, not objects: user ids are buyers' strings, and "__proto__" is a valid one.
+    const completed = new Map<string, number>();
     let sold = 0;
     for (const o of final.values()) {
       if (o.status !== "COMPLETED") continue;
-      completed[o.user_id] = (completed[o.user_id] ?? 0) + o.amount;
+      completed.set(o.user_id, (completed.get(o.user_id) ?? 0) + o.amount);
       sold += o.amount;
     }
-    const ledger: Record<string, string> = {};
+    const ledger: RepairPlan["ledger"] = [];
     let ledgerMissing = 0;
     let ledgerMismatch = 0;
     for (const rid of recorded) {
-      const status = final.get(rid)!.status;
-      if (state.ledger[rid] === status) continue;
-      ledger[rid] = status;
-      if (state.ledger[rid] === undefined) ledgerMissing++;
+      const o = final.get(rid)!;
+      const now = state.ledger.get(rid)?.outcome;
+      if (now === o.status) continue;
+      ledger.push({ request_id: rid, status: o.status, user_id: o.user_id, amount: o.amount });
+      if (now === undefined || now === "CANCELLED") ledgerMissing++;
       else ledgerMismatch++;
     }
     const staleHolds = state.holds.filter((h) => recorded.has(h.request_id)).map((h) => h.request_id);
     const open = state.holds.filter((h) => !recorded.has(h.request_id));
     const inFlight = open.reduce((n, h) => n + h.amount, 0);
-    const users: Record<string, number> = { ...completed };
-    for (const h of open) users[h.user_id] = (users[h.user_id] ?? 0) + h.amount;
+    const users = new Map(completed);
+    for (const h of open) users.set(h.user_id, (users.get(h.user_id) ?? 0) + h.amount);
 
     const current = state.levels;
     const total = options.total ?? state.total ?? (current ? current.stock + current.in_flight + current.sold : undefined);
@@ -123,9 +124,9 @@ export namespace Reconcile {
     }
     if ((state.total ?? null) !== total) drift.push({ field: "total", current: state.total ?? null, expected: total });
     const usersDrift: Report["users_drift"] = [];
-    for (const user of new Set([...Object.keys(state.users), ...Object.keys(users)])) {
-      const now = state.users[user] ?? 0;
-      const want = users[user] ?? 0;
+    for (const user of new Set([...state.users.keys(), ...users.keys()])) {
+      const now = state.users.get(user) ?? 0;
+      const want = users.get(user) ?? 0;
       if (now !== want) usersDrift.push({ user_id: user, current: now, expected: want });
     }
 
@@ -143,7 +144,7 @@ export namespace Reconcile {
       orders: recorded.size,
     };
     const plan: RepairPlan = {
-      ledger_len: Object.keys(state.ledger).length,
+      ledger_len: state.ledger.size,
       total,
       per_user_limit: current?.per_user_limit ?? options.per_user_limit ?? 1,
       completed,

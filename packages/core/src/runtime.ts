@@ -1,16 +1,17 @@
 import { loadConfig, type Config } from "./config";
 import {
-  connectRedis, RedisClaims, RedisInventory, RedisInventoryAudit, RedisProbe, RedisRateLimiter, RedisSaleStats, type RedisClient,
+  connectRedis, RedisInventory, RedisRequestRegistry, RedisInventoryAudit, RedisProbe, RedisRateLimiter, RedisSaleStats, type RedisClient,
 } from "./adapters/redis";
 import { sqsClient, SqsOrderQueue } from "./adapters/sqs";
 import { dynamoClient, DynamoOrderStore } from "./adapters/dynamo";
 import { SimulatedPayments } from "./adapters/payments";
+import type { Sweeper } from "./sweeper";
 import type { Buy } from "./buy";
 import type { Fulfilment } from "./fulfilment";
 import type { InventoryAudit, OrderHistory, Probe, SaleStats } from "./ports";
 
 /** Everything a handler needs, wired from the environment once per cold start. */
-export interface Runtime extends Buy.Deps, Fulfilment.Deps {
+export interface Runtime extends Buy.Deps, Fulfilment.Deps, Sweeper.Deps {
   config: Config;
   redis: RedisClient;
   queue: SqsOrderQueue;
@@ -44,8 +45,8 @@ function wire(config: Config): Runtime {
   return {
     config,
     redis,
-    inventory: new RedisInventory(redis),
-    claims: new RedisClaims(redis, config.IDEMPOTENCY_TTL_SECONDS),
+    inventory: new RedisInventory(redis, config.ADMISSION_TAKEOVER_MS),
+    requests: new RedisRequestRegistry(redis, config.IDEMPOTENCY_TTL_SECONDS),
     rateLimiter: new RedisRateLimiter(redis, config.RATE_LIMIT_MAX_REQUESTS, config.RATE_LIMIT_WINDOW_SECONDS),
     queue,
     orders,

@@ -36,6 +36,10 @@ export const Metric = {
   ProcessingDuration: "ProcessingDuration",
   InventoryRemaining: "InventoryRemaining",
   OrdersExpired: "OrdersExpired",
+  /** A message whose buy call answered 503 and withdrew the admission: dropped, no order. */
+  OrdersWithdrawn: "OrdersWithdrawn",
+  /** Redis answered a script with an error: a bug, not an outage. */
+  ScriptErrors: "ScriptErrors",
 } as const;
 
 /** Rejections by reason, e.g. RejectedSoldOut; failures by status, e.g. FailedPayment. */

@@ -8,9 +8,16 @@ import { logger, metrics } from "@flash/core/telemetry";
 /** EventBridge schedule (stacks/Processor.ts); a timer in the local profile. Releases expired reservations. */
 export const handler = middy(async () => {
   const deps = runtime();
-  const expired = await Sweeper.sweep(deps, { ttlSeconds: deps.config.RESERVATION_TTL_SECONDS, batchSize: deps.config.SWEEP_BATCH_SIZE });
-  if (expired.length) logger.warn("reservations expired", { count: expired.length, request_ids: expired.slice(0, 50).map((e) => e.request_id) });
-  return { expired: expired.length };
+  const swept = await Sweeper.sweep(deps, {
+    ttlSeconds: deps.config.RESERVATION_TTL_SECONDS,
+    staleMs: deps.config.ADMISSION_TAKEOVER_MS,
+    batchSize: deps.config.SWEEP_BATCH_SIZE,
+  });
+  const expired = swept.filter((s) => s.outcome === "FAILED_EXPIRED");
+  if (swept.length) {
+    logger.warn("overdue holds swept", { count: swept.length, expired: expired.length, holds: swept.slice(0, 50).map((s) => `${s.request_id}:${s.outcome}`) });
+  }
+  return { expired: expired.length, swept: swept.length };
 })
   .use(injectLambdaContext(logger))
   .use(logMetrics(metrics));

@@ -14,6 +14,9 @@ export interface SimulatedPaymentsOptions {
 
 /** Stand-in for a payment provider. Like a real one, it is idempotent per request_id. */
 export class SimulatedPayments implements Payments {
+  /** request_ids refunded, so tests and demos can see the refund path run. */
+  readonly refunded = new Set<string>();
+
   constructor(private readonly options: SimulatedPaymentsOptions) {}
 
   async charge(order: Order.Message): Promise<"approved" | "declined"> {
@@ -22,5 +25,10 @@ export class SimulatedPayments implements Payments {
     if (this.options.failureRate <= 0) return "approved";
     const roll = createHash("sha256").update(order.request_id).digest().readUInt32BE(0) / 0x1_0000_0000;
     return roll < this.options.failureRate ? "declined" : "approved";
+  }
+
+  async refund(order: Order.Message): Promise<void> {
+    if (this.options.unavailable) throw new DependencyUnavailableError("payment");
+    this.refunded.add(order.request_id);
   }
 }

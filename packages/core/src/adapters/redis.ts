@@ -2,20 +2,23 @@ import { readFileSync, existsSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { randomUUID } from "node:crypto";
-import { Redis, Cluster } from "ioredis";
+import { Redis, Cluster, ReplyError } from "ioredis";
 import type { Config } from "../config";
 import type { Order } from "../order";
 import type {
-  Admission, Claim, Claims, Hold, Inventory, InventoryAudit, ItemLevels, ItemState, Probe, RateDecision, RateLimiter, Repair, RepairPlan,
-  SaleStats, SettleOutcome, Settlement,
+  Admission, Authority, Hold, Inventory, InventoryAudit, ItemLevels, ItemState, LedgerEntry, OrderKey, OverdueHold, Probe, RateDecision,
+  RateLimiter, Repair, RepairPlan, RequestRegistry, SaleStats, Settlement, Withdrawal,
 } from "../ports";
-import { DependencyUnavailableError } from "../errors";
+import { DependencyUnavailableError, ScriptError } from "../errors";
 
 export type RedisClient = Redis | Cluster;
 
-/** The Lua scripts in lua/, each loaded once and then run by SHA (ioredis defineCommand: EVALSHA, EVAL on NOSCRIPT). */
-const SCRIPTS = { rate_limit: 1, claim: 1, admit: 6, settle: 5, set_stock: 1, reconcile: 5, count_rejection: 2 } as const;
-type ScriptName = keyof typeof SCRIPTS;
+/**
+ * The Lua scripts in lua/, each loaded once and then run by SHA (ioredis defineCommand: EVALSHA, EVAL on NOSCRIPT).
+ * Item scripts get the item's keys (itemKeys) and lua/lib.lua in front of them.
+ */
+const ITEM_SCRIPTS = ["admit", "settle", "withdraw", "overdue", "set_stock", "reconcile", "count_rejection"] as const;
+type ScriptName = "rate_limit" | (typeof ITEM_SCRIPTS)[number];
 
 /** lua/ ships beside the bundle on Lambda (copyFiles) and sits at the repo root in development. */
 export function luaDir(): string {
@@ -56,17 +59,27 @@ export function connectRedis(config: Pick<Config, "REDIS_URL" | "REDIS_CLUSTER" 
       : new Redis({ host, port, db: Number(url.pathname.slice(1) || 0), enableAutoPipelining: true, ...options });
   client.on("error", () => undefined); // surfaced per command as DependencyUnavailableError
   const dir = luaDir();
-  for (const [name, numberOfKeys] of Object.entries(SCRIPTS)) {
-    client.defineCommand(name, { numberOfKeys, lua: readFileSync(join(dir, `${name}.lua`), "utf8") });
+  const lib = readFileSync(join(dir, "lib.lua"), "utf8");
+  client.defineCommand("rate_limit", { numberOfKeys: 1, lua: readFileSync(join(dir, "rate_limit.lua"), "utf8") });
+  for (const name of ITEM_SCRIPTS) {
+    client.defineCommand(name, { numberOfKeys: ITEM_KEYS, lua: lib + readFileSync(join(dir, `${name}.lua`), "utf8") });
   }
   return client;
+}
+
+/** Errors Redis answers while it cannot serve (loading, failing over, busy): retry later. Any other reply error is a bug. */
+const UNAVAILABLE_REPLY = /^(LOADING|BUSY|CLUSTERDOWN|TRYAGAIN|MASTERDOWN|READONLY|NOREPLICAS|MOVED|ASK)\b/;
+
+function failure(err: unknown): Error {
+  if (err instanceof ReplyError && !UNAVAILABLE_REPLY.test((err as Error).message)) return new ScriptError((err as Error).message, { cause: err });
+  return new DependencyUnavailableError("redis", err);
 }
 
 async function run(client: RedisClient, script: ScriptName, keys: string[], args: (string | number)[]): Promise<string[]> {
   try {
     return await (client as unknown as Record<ScriptName, (...a: (string | number)[]) => Promise<string[]>>)[script](...keys, ...args);
   } catch (err) {
-    throw new DependencyUnavailableError("redis", err);
+    throw failure(err);
   }
 }
 
@@ -74,39 +87,75 @@ async function call<T>(work: () => Promise<T>): Promise<T> {
   try {
     return await work();
   } catch (err) {
-    throw new DependencyUnavailableError("redis", err);
+    throw failure(err);
   }
 }
 
-/** Every key of one item shares the hash tag {item_id}, so each script stays in one cluster slot. */
+/** One item's keys, in the order lua/lib.lua names them. They share the hash tag {item_id}, so each script stays in one cluster slot. */
 export const itemKeys = (itemId: string) => {
   const tag = `item:{${itemId}}`;
-  return [tag, `${tag}:users`, `${tag}:holds`, `${tag}:held_at`, `${tag}:ledger`];
+  return {
+    item: tag,
+    users: `${tag}:users`,
+    holds: `${tag}:holds`,
+    heldAt: `${tag}:held_at`,
+    ledger: `${tag}:ledger`,
+    admitting: `${tag}:admitting`,
+    rejections: `${tag}:rejections`,
+  };
 };
-export const claimKey = (requestId: string) => `req:{${requestId}}`;
-export const rejectionsKey = (itemId: string) => `item:{${itemId}}:rejections`;
+const ITEM_KEYS = 7;
+const keyList = (itemId: string) => Object.values(itemKeys(itemId));
+
+export const requestKey = (requestId: string) => `req:{${requestId}}`;
+export const rateKey = (userId: string) => `user:{${userId}}:rate`;
 /** The registry of items on sale: its own slot, so it is written beside set_stock.lua, not inside it. */
 export const ITEMS_KEY = "items";
 
-const parseHold = (requestId: string, hold: string): Hold => {
-  const [user, amount, at] = hold.split("|");
+/** A hold as lua/lib.lua writes it: "user|amount|admitted_ms|owner". */
+export function parseHold(requestId: string, value: string): Hold {
+  const [user, amount, at] = value.split("|");
   return { request_id: requestId, user_id: user!, amount: Number(amount), admitted_ms: Number(at) };
-};
-export const rateKey = (userId: string) => `user:{${userId}}:rate`;
+}
+
+/** A ledger entry as lua/lib.lua writes it: "OUTCOME|user|amount" (entries from before that carry the outcome alone). */
+export function parseLedgerEntry(value: string): LedgerEntry {
+  const [outcome, user, amount] = value.split("|");
+  return { outcome: outcome as LedgerEntry["outcome"], ...(user ? { user_id: user, amount: Number(amount) } : {}) };
+}
+
+const iso = (ms: string) => new Date(Number(ms)).toISOString();
 
 export class RedisInventory implements Inventory {
-  constructor(private readonly redis: RedisClient) {}
+  /**
+   * @param takeoverMs how long an admission may stay unqueued with the buy call that made it before a retry of
+   * the same request may take it over (that call has died: it cannot outlive the function timeout).
+   */
+  constructor(private readonly redis: RedisClient, private readonly takeoverMs = 10_000) {}
 
-  async admit(order: Order.Request, options: { countRejections?: boolean } = {}): Promise<Admission> {
-    const keys = [...itemKeys(order.item_id), rejectionsKey(order.item_id)];
-    const [code, a, b] = await run(this.redis, "admit", keys, [order.request_id, order.user_id, order.amount, options.countRejections ? 1 : 0]);
+  admit(order: Order.Request, owner: string): Promise<Admission> {
+    return this.take("buy", order, owner);
+  }
+
+  reserve(order: Order.Request): Promise<Admission> {
+    return this.take("reserve", order, "");
+  }
+
+  private async take(mode: "buy" | "reserve", order: Order.Request, owner: string): Promise<Admission> {
+    const [code, a, b] = await run(this.redis, "admit", keyList(order.item_id), [mode, order.request_id, order.user_id, order.amount, owner, this.takeoverMs]);
     switch (code) {
       case "ADMITTED":
-        return { kind: "admitted", stockLeft: Number(a) };
+        return { kind: "admitted", stockLeft: Number(a), admittedAt: iso(b!) };
+      case "TAKEN_OVER":
+        return { kind: "taken_over", admittedAt: iso(a!) };
       case "HELD":
-        return { kind: "held" };
+        return { kind: "held", admittedAt: iso(a!) };
       case "SETTLED":
         return { kind: "settled", outcome: a as Order.FinalStatus };
+      case "WITHDRAWN":
+        return { kind: "withdrawn" };
+      case "REUSED":
+        return { kind: "reused" };
       case "UNKNOWN_ITEM":
         return { kind: "unknown_item" };
       case "SOLD_OUT":
@@ -114,22 +163,32 @@ export class RedisInventory implements Inventory {
       case "LIMIT":
         return { kind: "limit", held: Number(a), limit: Number(b) };
     }
-    throw new Error(`admit.lua returned ${code}`);
+    throw new ScriptError(`admit.lua returned ${code}`);
   }
 
-  async settle(itemId: string, requestId: string, outcome: SettleOutcome): Promise<Settlement> {
-    const [code, settled] = await run(this.redis, "settle", itemKeys(itemId), [requestId, outcome]);
+  async markQueued(itemId: string, requestId: string): Promise<void> {
+    await call(() => this.redis.zrem(itemKeys(itemId).admitting, requestId));
+  }
+
+  async withdraw(order: OrderKey, owner: string): Promise<Withdrawal> {
+    const [code] = await run(this.redis, "withdraw", keyList(order.item_id), [order.request_id, owner, 0]);
+    if (code === "WITHDRAWN") return { kind: "withdrawn" };
+    return { kind: code === "QUEUED" ? "queued" : "nothing" };
+  }
+
+  async settle(order: OrderKey, outcome: Order.FinalStatus, authority: Authority): Promise<Settlement> {
+    const [code, settled] = await run(this.redis, "settle", keyList(order.item_id), [order.request_id, outcome, order.user_id, order.amount, authority]);
     return code === "SETTLED" ? { kind: "settled", outcome: settled as Order.FinalStatus } : { kind: "no_hold" };
   }
 
   async setStock(itemId: string, stock: number, perUserLimit: number): Promise<ItemLevels> {
-    const [s, f, sold, limit] = await run(this.redis, "set_stock", itemKeys(itemId).slice(0, 1), [stock, perUserLimit]);
+    const [s, f, sold, limit] = await run(this.redis, "set_stock", keyList(itemId), [stock, perUserLimit]);
     await call(() => this.redis.sadd(ITEMS_KEY, itemId));
     return { item_id: itemId, stock: Number(s), in_flight: Number(f), sold: Number(sold), per_user_limit: Number(limit) };
   }
 
   async levels(itemId: string): Promise<ItemLevels | undefined> {
-    const [s, f, sold, limit] = await call(() => this.redis.hmget(itemKeys(itemId)[0], "stock", "in_flight", "sold", "per_user_limit"));
+    const [s, f, sold, limit] = await call(() => this.redis.hmget(itemKeys(itemId).item, "stock", "in_flight", "sold", "per_user_limit"));
     if (s === null) return undefined;
     return { item_id: itemId, stock: Number(s), in_flight: Number(f ?? 0), sold: Number(sold ?? 0), per_user_limit: Number(limit ?? 1) };
   }
@@ -138,21 +197,22 @@ export class RedisInventory implements Inventory {
     return (await call(() => this.redis.smembers(ITEMS_KEY))).sort();
   }
 
-  /**
-   * Release the oldest holds admitted more than ttlMs ago, at most `limit`, through settle.lua (FAILED_EXPIRED):
-   * one way to release a hold, whoever asks. A hold the processor settles in between is not counted as expired.
-   */
-  async expire(itemId: string, ttlMs: number, limit: number): Promise<Hold[]> {
-    const [, , holds, heldAt] = itemKeys(itemId);
-    const rids = await call(() => this.redis.zrangebyscore(heldAt!, "-inf", Date.now() - ttlMs, "LIMIT", 0, limit));
-    if (!rids.length) return [];
-    const values = await call(() => this.redis.hmget(holds!, ...rids));
-    const released: Hold[] = [];
-    for (const [i, rid] of rids.entries()) {
-      const settled = await this.settle(itemId, rid, "FAILED_EXPIRED");
-      if (values[i] && settled.kind === "settled" && settled.outcome === "FAILED_EXPIRED") released.push(parseHold(rid, values[i]!));
-    }
-    return released;
+  async overdue(itemId: string, options: { ttlMs: number; staleMs: number; limit: number }): Promise<OverdueHold[]> {
+    const flat = await run(this.redis, "overdue", keyList(itemId), [options.ttlMs, options.staleMs, options.limit]);
+    const holds: OverdueHold[] = [];
+    for (let i = 0; i < flat.length; i += 3) holds.push({ ...parseHold(flat[i]!, flat[i + 2]!), kind: flat[i + 1] as OverdueHold["kind"] });
+    return holds;
+  }
+
+  async abandon(itemId: string, requestId: string, staleMs: number): Promise<boolean> {
+    const [code] = await run(this.redis, "withdraw", keyList(itemId), [requestId, "", staleMs]);
+    return code === "WITHDRAWN";
+  }
+
+  async hold(itemId: string, requestId: string): Promise<(Hold & { queued: boolean }) | undefined> {
+    const keys = itemKeys(itemId);
+    const [value, admitting] = await call(() => Promise.all([this.redis.hget(keys.holds, requestId), this.redis.zscore(keys.admitting, requestId)]));
+    return value ? { ...parseHold(requestId, value), queued: admitting === null } : undefined;
   }
 }
 
@@ -160,11 +220,11 @@ export class RedisInventoryAudit implements InventoryAudit {
   constructor(private readonly redis: RedisClient) {}
 
   async snapshot(itemId: string): Promise<ItemState> {
-    const [item, users, holds, , ledger] = itemKeys(itemId);
+    const keys = itemKeys(itemId);
     // One MULTI (all keys share the item's slot): counters, holds and ledger are read at one instant.
-    const replies = await call(() => this.redis.multi().hgetall(item!).hgetall(users!).hgetall(holds!).hgetall(ledger!).exec());
+    const replies = await call(() => this.redis.multi().hgetall(keys.item).hgetall(keys.users).hgetall(keys.holds).hgetall(keys.ledger).exec());
     const [h, u, held, l] = (replies ?? []).map(([err, value]) => {
-      if (err) throw new DependencyUnavailableError("redis", err);
+      if (err) throw failure(err);
       return value as Record<string, string>;
     });
     const levels: ItemLevels | undefined =
@@ -174,15 +234,22 @@ export class RedisInventoryAudit implements InventoryAudit {
     return {
       levels,
       ...(h!.total !== undefined ? { total: Number(h!.total) } : {}),
-      users: Object.fromEntries(Object.entries(u!).map(([user, units]) => [user, Number(units)])),
+      users: new Map(Object.entries(u!).map(([user, units]) => [user, Number(units)])),
       holds: Object.entries(held!).map(([rid, hold]) => parseHold(rid, hold)),
-      ledger: l!,
+      ledger: new Map(Object.entries(l!).map(([rid, entry]) => [rid, parseLedgerEntry(entry)])),
     };
   }
 
   async repair(itemId: string, plan: RepairPlan): Promise<Repair> {
-    // Empty objects must stay JSON objects for cjson; arrays too.
-    const [code, s, f, sold, limit, oversold] = await run(this.redis, "reconcile", itemKeys(itemId), [JSON.stringify(plan)]);
+    const json = JSON.stringify({
+      ledger_len: plan.ledger_len,
+      total: plan.total,
+      per_user_limit: plan.per_user_limit,
+      completed: [...plan.completed],
+      ledger: plan.ledger.map((e) => [e.request_id, e.status, e.user_id, e.amount]),
+      drop_holds: plan.drop_holds,
+    });
+    const [code, s, f, sold, limit, oversold] = await run(this.redis, "reconcile", keyList(itemId), [json]);
     if (code === "CHANGED") return { kind: "changed" };
     await call(() => this.redis.sadd(ITEMS_KEY, itemId));
     return {
@@ -197,41 +264,30 @@ export class RedisSaleStats implements SaleStats {
   constructor(private readonly redis: RedisClient) {}
 
   async rejected(itemId: string, reason: string): Promise<void> {
-    await run(this.redis, "count_rejection", [itemKeys(itemId)[0]!, rejectionsKey(itemId)], [reason]);
+    await run(this.redis, "count_rejection", keyList(itemId), [reason]);
   }
 
   async rejections(itemId: string): Promise<Record<string, number>> {
-    const counts = await call(() => this.redis.hgetall(rejectionsKey(itemId)));
+    const counts = await call(() => this.redis.hgetall(itemKeys(itemId).rejections));
     return Object.fromEntries(Object.entries(counts).map(([reason, n]) => [reason, Number(n)]));
   }
 }
 
-export class RedisClaims implements Claims {
-  /** A claim still "admitting" after this long belongs to a buy call that died; a retry may take it over. */
-  static readonly TAKEOVER_MS = 10_000;
-
+/** req:{request_id} -> "item|user|amount", written once (SET NX) and kept for the idempotency TTL. */
+export class RedisRequestRegistry implements RequestRegistry {
   constructor(private readonly redis: RedisClient, private readonly ttlSeconds: number) {}
 
-  async claim(order: Order.Request, acceptedAt: string): Promise<Claim> {
-    const [code, at] = await run(this.redis, "claim", [claimKey(order.request_id)], [
-      order.user_id, order.item_id, order.amount, this.ttlSeconds, acceptedAt, RedisClaims.TAKEOVER_MS,
-    ]);
-    if (code === "REUSED") return { kind: "reused" };
-    return { kind: code === "CLAIMED" ? "claimed" : "duplicate", acceptedAt: at };
+  async register(order: Order.Request): Promise<"registered" | "reused"> {
+    const value = `${order.item_id}|${order.user_id}|${order.amount}`;
+    const previous = await call(() => this.redis.set(requestKey(order.request_id), value, "EX", this.ttlSeconds, "NX", "GET"));
+    return previous === null || previous === value ? "registered" : "reused";
   }
 
-  async markQueued(requestId: string): Promise<void> {
-    await call(() => this.redis.hset(claimKey(requestId), "s", "queued"));
-  }
-
-  async release(requestId: string): Promise<void> {
-    await call(() => this.redis.del(claimKey(requestId)));
-  }
-
-  async pending(requestId: string): Promise<Order.Record | undefined> {
-    const [u, i, a, s, t] = await call(() => this.redis.hmget(claimKey(requestId), "u", "i", "a", "s", "t"));
-    if (u === null || s !== "queued") return undefined;
-    return { request_id: requestId, user_id: u, item_id: i!, amount: Number(a), status: "PENDING", created_at: t!, updated_at: t! };
+  async find(requestId: string): Promise<Order.Request | undefined> {
+    const value = await call(() => this.redis.get(requestKey(requestId)));
+    if (!value) return undefined;
+    const [item, user, amount] = value.split("|");
+    return { request_id: requestId, item_id: item!, user_id: user!, amount: Number(amount) };
   }
 }
 

@@ -46,7 +46,8 @@ export interface LocalEngine {
  */
 export async function startLocalEngine(options: LocalEngineOptions = {}): Promise<LocalEngine> {
   const env = { ...process.env, ...options.env };
-  const adminToken = options.adminToken ?? env.ADMIN_TOKEN ?? randomBytes(16).toString("hex");
+  // An empty ADMIN_TOKEN is unset: an empty bearer token would lock every admin route.
+  const adminToken = options.adminToken || env.ADMIN_TOKEN || randomBytes(16).toString("hex");
   const redisUrl = options.redisUrl || env.REDIS_URL || undefined; // empty means unset
   const redis: RedisServer | undefined = redisUrl ? undefined : await startRedisServer();
   const queueSettings = { maxReceiveCount: options.maxReceiveCount ?? Number(env.MAX_RECEIVE_COUNT ?? 3), visibilityTimeoutSeconds: options.visibilityTimeoutSeconds ?? 30 };

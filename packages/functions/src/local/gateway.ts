@@ -34,7 +34,12 @@ export class LocalGateway {
       );
       return { route, pattern, names };
     });
-    this.server = createServer((req, res) => void this.serve(req, res));
+    // No request may take the process down: whatever escapes serve() is answered (or dropped) here.
+    this.server = createServer((req, res) =>
+      this.serve(req, res).catch(() => {
+        if (!res.headersSent && !res.destroyed) send(res, { statusCode: 500, body: JSON.stringify({ message: "Internal Server Error" }) });
+      }),
+    );
     this.server.keepAliveTimeout = 5_000;
   }
 
@@ -68,9 +73,16 @@ export class LocalGateway {
       if (route.admin && !this.authorized(req.headers.authorization)) {
         return send(res, { statusCode: 401, body: JSON.stringify({ error: "unauthorized", message: "admin routes need Authorization: Bearer $ADMIN_TOKEN" }) });
       }
-      const body = await readBody(req);
+      let body: string | undefined;
+      try {
+        body = await readBody(req);
+      } catch {
+        res.destroy(); // the client went away mid-body: nobody to answer
+        return;
+      }
       if (body === undefined) return send(res, { statusCode: 413, body: JSON.stringify({ error: "payload_too_large" }) });
-      const pathParameters = Object.fromEntries(names.map((n, i) => [n, decodeURIComponent(hit.m![i + 1]!)]));
+      const pathParameters = decodeParameters(names, hit.m!);
+      if (!pathParameters) return send(res, { statusCode: 400, body: JSON.stringify({ error: "bad_request", message: "malformed percent-encoding in the path" }) });
       const event = toEvent(req, url, `${route.method} ${route.path}`, body, pathParameters);
       let result: APIGatewayProxyStructuredResultV2;
       try {
@@ -89,6 +101,15 @@ export class LocalGateway {
     const given = Buffer.from(header ?? "");
     const expected = Buffer.from(`Bearer ${this.adminToken}`);
     return given.length === expected.length && timingSafeEqual(given, expected);
+  }
+}
+
+/** Path parameters as API Gateway passes them, decoded; undefined when the encoding is malformed (e.g. "%"). */
+function decodeParameters(names: string[], match: RegExpExecArray): Record<string, string> | undefined {
+  try {
+    return Object.fromEntries(names.map((n, i) => [n, decodeURIComponent(match[i + 1]!)]));
+  } catch {
+    return undefined;
   }
 }
 

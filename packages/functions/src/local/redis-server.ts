@@ -58,7 +58,8 @@ export async function startRedisServer(options: { cluster?: boolean; port?: numb
     async stop() {
       if (stopped) return;
       stopped = true;
-      if (child.exitCode === null) {
+      // A child killed by a signal has exitCode null and signalCode set: it is gone, and will not emit "exit" again.
+      if (child.exitCode === null && child.signalCode === null) {
         const exited = new Promise((r) => child.once("exit", r));
         child.kill("SIGKILL");
         await exited;
