@@ -1,8 +1,12 @@
--- Sliding-window log rate limit for one user.
+-- The buyer's side of the door, in the user's slot: refuse a request_id this user already had accepted for
+-- another item or amount, then a sliding-window log rate limit. One call for both.
 -- KEYS[1] user:{<user_id>}:rate (sorted set of request times in microseconds)
--- ARGV[1] window_ms  ARGV[2] max_requests  ARGV[3] unique member
--- Returns {1, remaining} when allowed, {0, retry_after_ms} when limited.
+-- KEYS[2] user:{<user_id>}:req:<request_id> ("item|amount" of an accepted request; see RedisRequestRegistry)
+-- ARGV[1] window_ms  ARGV[2] max_requests  ARGV[3] unique member  ARGV[4] "item|amount" of this request
+-- Returns {1, remaining} when allowed, {0, retry_after_ms} when limited, {2, 0} when the request_id is reused.
 -- Uses the server clock so that Lambdas with skewed clocks share one window.
+local accepted = redis.call('GET', KEYS[2])
+if accepted and accepted ~= ARGV[4] then return {2, 0} end
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000000 + tonumber(t[2])
 local window = tonumber(ARGV[1]) * 1000

@@ -120,6 +120,17 @@ describe("POST /buy", () => {
     expect((await api.levels(other)).body).toMatchObject({ stock: 10, in_flight: 0 });
   });
 
+  it("answers 422 for a request_id reused on another item whatever that item's state: sold out, unknown, over the limit", async () => {
+    const item = await loadedItem(10, 5);
+    const soldOut = await loadedItem(0, 5);
+    const order = newOrder(item);
+    expect((await api.buy(order)).status).toBe(202);
+    expect(await api.buy({ ...order, item_id: soldOut })).toMatchObject({ status: 422, body: { error: "idempotency_key_reused" } });
+    expect((await api.buy({ ...order, item_id: uid("never-loaded") })).status).toBe(422);
+    await final(order.request_id);
+    expect((await api.buy({ ...order, item_id: soldOut })).status).toBe(422); // after settlement too
+  });
+
   it("answers 409 purchase_limit_exceeded past the per-user limit, decided at admission", async () => {
     const item = await loadedItem(100, 2);
     const user = uid("u");

@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { spawn, spawnSync } from "node:child_process";
+import { connect } from "node:net";
 import { mkdtempSync, symlinkSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -8,6 +9,29 @@ import { freePort } from "../../packages/functions/src/local/redis-server";
 // The README's `npm start`, as a user runs it: its own process, its own redis-server, Ctrl-C to stop.
 const start = (env: Record<string, string>) =>
   spawn(process.execPath, ["--import", "tsx", "scripts/local.ts"], { env: { ...process.env, ...env }, stdio: ["ignore", "pipe", "pipe"] });
+
+/** Start `npm start` on a free port and wait for its banner. */
+async function launch(env: Record<string, string>) {
+  const port = await freePort();
+  const child = start({ PORT: String(port), REDIS_URL: "", ...env });
+  const output = { text: "" };
+  child.stdout.on("data", (c) => (output.text += c));
+  child.stderr.on("data", (c) => (output.text += c));
+  for (let i = 0; i < 200 && !output.text.includes("listening on"); i++) await new Promise((r) => setTimeout(r, 50));
+  const exited = new Promise<number | null>((resolve) => child.once("exit", resolve));
+  return { child, output, exited, base: `http://127.0.0.1:${port}`, port, redisPort: Number(/redis:\/\/127\.0\.0\.1:(\d+)/.exec(output.text)?.[1]) };
+}
+
+/** Send the head of a request that promises a body, write half of it, and hang up. */
+function abortMidBody(port: number): Promise<void> {
+  return new Promise((resolve) => {
+    const socket = connect(port, "127.0.0.1", () => {
+      socket.write("POST /buy HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 1000\r\n\r\n{\"user_id\":");
+      setTimeout(() => (socket.destroy(), resolve()), 50);
+    });
+    socket.on("error", () => resolve());
+  });
+}
 
 describe("npm start", () => {
   it("serves the API, prints URL and admin token, takes an order through to COMPLETED, and stops cleanly on SIGINT", async () => {
@@ -53,5 +77,51 @@ describe("npm start", () => {
     });
     expect(result.status).toBe(1);
     expect(result.stderr).toMatch(/redis-server is not on PATH.*\n.*apt-get install -y redis-server/);
+  });
+
+  it("keeps serving through hostile requests: a malformed path escape and a body aborted half-way", async () => {
+    const engine = await launch({ ADMIN_TOKEN: "t" });
+    try {
+      const bad = await fetch(`${engine.base}/orders/%`);
+      expect(bad.status).toBe(400);
+      for (let i = 0; i < 3; i++) await abortMidBody(engine.port);
+      await new Promise((r) => setTimeout(r, 200));
+      expect(engine.child.exitCode).toBeNull();
+      const health = await fetch(`${engine.base}/health`);
+      expect(health.status).toBe(200);
+    } finally {
+      engine.child.kill("SIGINT");
+      await engine.exited;
+      // Before the fix the engine had died here, leaving its redis-server behind.
+      spawnSync("redis-cli", ["-p", String(engine.redisPort), "shutdown", "nosave"]);
+    }
+  });
+
+  it("treats an empty ADMIN_TOKEN as unset: it generates one, prints it, and the admin routes accept it", async () => {
+    const engine = await launch({ ADMIN_TOKEN: "" });
+    try {
+      const token = /admin token: (\S*)/.exec(engine.output.text)?.[1] ?? "";
+      expect(token).toMatch(/^[0-9a-f]{32}$/);
+      expect(engine.output.text).toContain("(generated; set ADMIN_TOKEN to choose one)");
+      const items = await fetch(`${engine.base}/admin/items`, { headers: { authorization: `Bearer ${token}` } });
+      expect(items.status).toBe(200);
+      expect((await fetch(`${engine.base}/admin/items`, { headers: { authorization: "Bearer " } })).status).toBe(401);
+    } finally {
+      engine.child.kill("SIGINT");
+      await engine.exited;
+    }
+  });
+
+  it("still stops cleanly on SIGINT after its redis-server was killed", async () => {
+    const engine = await launch({ ADMIN_TOKEN: "t" });
+    const pid = spawnSync("pgrep", ["-f", `redis-server 127.0.0.1:${engine.redisPort}`], { encoding: "utf8" }).stdout.trim();
+    expect(pid).toMatch(/^\d+$/);
+    process.kill(Number(pid), "SIGKILL");
+    await new Promise((r) => setTimeout(r, 100));
+    engine.child.kill("SIGINT");
+    const code = await Promise.race([engine.exited, new Promise((r) => setTimeout(() => r("hung"), 10_000))]);
+    if (code === "hung") engine.child.kill("SIGKILL");
+    expect(code).toBe(0);
+    expect(engine.output.text).toContain("stopped cleanly");
   });
 });

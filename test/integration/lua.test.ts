@@ -261,30 +261,43 @@ describe.each(["standalone", "cluster"] as const)("Lua scripts on %s Redis", (ki
     it("allows the maximum, refuses the next with a retry time, and recovers as the window slides", async () => {
       const limiter = new RedisRateLimiter(redis, 3, 1);
       const user = uid("user");
-      const first = await limiter.hit(user);
+      const hit = () => limiter.hit(order("sku", user));
+      const first = await hit();
       await new Promise((r) => setTimeout(r, 400));
-      expect((await limiter.hit(user)).allowed).toBe(true);
-      expect((await limiter.hit(user)).allowed).toBe(true);
-      const refused = await limiter.hit(user);
+      expect((await hit()).allowed).toBe(true);
+      expect((await hit()).allowed).toBe(true);
+      const refused = await hit();
       expect(first.allowed).toBe(true);
       expect(refused.allowed).toBe(false);
-      if (!refused.allowed) {
+      expect(refused).toHaveProperty("retryAfterMs");
+      if ("retryAfterMs" in refused) {
         expect(refused.retryAfterMs).toBeGreaterThan(0);
         expect(refused.retryAfterMs).toBeLessThanOrEqual(1000);
       }
       // Sliding, not fixed: after the first hit ages out exactly one slot frees; the later two still count.
       await new Promise((r) => setTimeout(r, 700));
-      expect((await limiter.hit(user)).allowed).toBe(true);
-      expect((await limiter.hit(user)).allowed).toBe(false);
+      expect((await hit()).allowed).toBe(true);
+      expect((await hit()).allowed).toBe(false);
     });
 
     it("does not count refused requests", async () => {
       const limiter = new RedisRateLimiter(redis, 1, 1);
       const user = uid("user");
-      await limiter.hit(user);
-      for (let i = 0; i < 5; i++) expect((await limiter.hit(user)).allowed).toBe(false);
+      const hit = () => limiter.hit(order("sku", user));
+      await hit();
+      for (let i = 0; i < 5; i++) expect((await hit()).allowed).toBe(false);
       await new Promise((r) => setTimeout(r, 1050));
-      expect((await limiter.hit(user)).allowed).toBe(true);
+      expect((await hit()).allowed).toBe(true);
+    });
+
+    it("refuses at the door a request_id this user had accepted for another item or amount, in the same call", async () => {
+      const limiter = new RedisRateLimiter(redis, 100, 60);
+      const o = order(uid("sku"), uid("user"));
+      expect((await limiter.hit(o)).allowed).toBe(true);
+      expect(await requests.register(o)).toBe("registered");
+      expect((await limiter.hit(o)).allowed).toBe(true); // the same request again: a duplicate, decided at admission
+      expect(await limiter.hit({ ...o, item_id: "another-item" })).toEqual({ allowed: false, reused: true });
+      expect(await limiter.hit({ ...o, amount: 2 })).toEqual({ allowed: false, reused: true });
     });
   });
 });

@@ -28,8 +28,10 @@ export namespace Buy {
   }
 
   export async function place(order: Order.Request, deps: Deps, correlationId: string): Promise<Outcome> {
-    const rate = await deps.rateLimiter.hit(order.user_id);
-    if (!rate.allowed) return { kind: "rate_limited", retryAfterSeconds: Math.ceil(rate.retryAfterMs / 1000) };
+    const rate = await deps.rateLimiter.hit(order);
+    if (!rate.allowed) {
+      return "reused" in rate ? { kind: "idempotency_key_reused" } : { kind: "rate_limited", retryAfterSeconds: Math.ceil(rate.retryAfterMs / 1000) };
+    }
 
     const owner = crypto.randomUUID();
     let admission;

@@ -129,10 +129,15 @@ export interface RequestRegistry {
   find(requestId: string): Promise<Order.Request | undefined>;
 }
 
-export type RateDecision = { allowed: true; remaining: number } | { allowed: false; retryAfterMs: number };
+export type RateDecision =
+  | { allowed: true; remaining: number }
+  | { allowed: false; retryAfterMs: number }
+  /** This user already had the request_id accepted for another item or amount. */
+  | { allowed: false; reused: true };
 
+/** The buyer's side of the door: the per-user sliding-window rate limit, and the user's own request_ids. */
 export interface RateLimiter {
-  hit(userId: string): Promise<RateDecision>;
+  hit(order: Pick<Order.Request, "user_id" | "request_id" | "item_id" | "amount">): Promise<RateDecision>;
 }
 
 export interface OrderQueue {

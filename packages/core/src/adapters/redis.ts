@@ -60,7 +60,7 @@ export function connectRedis(config: Pick<Config, "REDIS_URL" | "REDIS_CLUSTER" 
   client.on("error", () => undefined); // surfaced per command as DependencyUnavailableError
   const dir = luaDir();
   const lib = readFileSync(join(dir, "lib.lua"), "utf8");
-  client.defineCommand("rate_limit", { numberOfKeys: 1, lua: readFileSync(join(dir, "rate_limit.lua"), "utf8") });
+  client.defineCommand("rate_limit", { numberOfKeys: 2, lua: readFileSync(join(dir, "rate_limit.lua"), "utf8") });
   for (const name of ITEM_SCRIPTS) {
     client.defineCommand(name, { numberOfKeys: ITEM_KEYS, lua: lib + readFileSync(join(dir, `${name}.lua`), "utf8") });
   }
@@ -109,6 +109,8 @@ const keyList = (itemId: string) => Object.values(itemKeys(itemId));
 
 export const requestKey = (requestId: string) => `req:{${requestId}}`;
 export const rateKey = (userId: string) => `user:{${userId}}:rate`;
+/** The user's own record of an accepted request, read by rate_limit.lua at the door. */
+export const userRequestKey = (userId: string, requestId: string) => `user:{${userId}}:req:${requestId}`;
 /** The registry of items on sale: its own slot, so it is written beside set_stock.lua, not inside it. */
 export const ITEMS_KEY = "items";
 
@@ -273,13 +275,22 @@ export class RedisSaleStats implements SaleStats {
   }
 }
 
-/** req:{request_id} -> "item|user|amount", written once (SET NX) and kept for the idempotency TTL. */
+/**
+ * req:{request_id} -> "item|user|amount", written once (SET NX) and kept for the idempotency TTL: one request_id,
+ * one order. A copy under the user's slot lets the door (rate_limit.lua) refuse the same buyer's reuse for another
+ * item in the call it makes anyway, even when that item is sold out.
+ */
 export class RedisRequestRegistry implements RequestRegistry {
   constructor(private readonly redis: RedisClient, private readonly ttlSeconds: number) {}
 
   async register(order: Order.Request): Promise<"registered" | "reused"> {
     const value = `${order.item_id}|${order.user_id}|${order.amount}`;
-    const previous = await call(() => this.redis.set(requestKey(order.request_id), value, "EX", this.ttlSeconds, "NX", "GET"));
+    const [previous] = await call(() =>
+      Promise.all([
+        this.redis.set(requestKey(order.request_id), value, "EX", this.ttlSeconds, "NX", "GET"),
+        this.redis.set(userRequestKey(order.user_id, order.request_id), `${order.item_id}|${order.amount}`, "EX", this.ttlSeconds, "NX"),
+      ]),
+    );
     return previous === null || previous === value ? "registered" : "reused";
   }
 
@@ -294,9 +305,11 @@ export class RedisRequestRegistry implements RequestRegistry {
 export class RedisRateLimiter implements RateLimiter {
   constructor(private readonly redis: RedisClient, private readonly maxRequests: number, private readonly windowSeconds: number) {}
 
-  async hit(userId: string): Promise<RateDecision> {
-    const [allowed, n] = await run(this.redis, "rate_limit", [rateKey(userId)], [this.windowSeconds * 1000, this.maxRequests, randomUUID()]);
-    return Number(allowed) === 1 ? { allowed: true, remaining: Number(n) } : { allowed: false, retryAfterMs: Number(n) };
+  async hit(order: Pick<Order.Request, "user_id" | "request_id" | "item_id" | "amount">): Promise<RateDecision> {
+    const keys = [rateKey(order.user_id), userRequestKey(order.user_id, order.request_id)];
+    const [code, n] = await run(this.redis, "rate_limit", keys, [this.windowSeconds * 1000, this.maxRequests, randomUUID(), `${order.item_id}|${order.amount}`]);
+    if (Number(code) === 2) return { allowed: false, reused: true };
+    return Number(code) === 1 ? { allowed: true, remaining: Number(n) } : { allowed: false, retryAfterMs: Number(n) };
   }
 }
 
