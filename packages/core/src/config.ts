@@ -14,6 +14,8 @@ const EnvSchema = z.object({
   REDIS_CLUSTER: z.enum(["true", "false"]).default("false"),
   REDIS_CONNECT_TIMEOUT_MS: intFrom(2000, 1),
   REDIS_COMMAND_TIMEOUT_MS: intFrom(1000, 1),
+  /** The longest one SQS or DynamoDB call may take, retries included; then it is abandoned (503, or a retried record). */
+  AWS_CALL_TIMEOUT_MS: intFrom(3000, 1),
   QUEUE_URL: z.string().default(""),
   DLQ_URL: z.string().default(""),
   ORDERS_TABLE: z.string().default("orders"),

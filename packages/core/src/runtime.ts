@@ -39,8 +39,8 @@ function wire(config: Config): Runtime {
   const redis = connectRedis(config);
   const sqs = sqsClient(config);
   const db = dynamoClient(config);
-  const queue = new SqsOrderQueue(sqs, config.QUEUE_URL, config.DLQ_URL);
-  const orders = new DynamoOrderStore(db, config.ORDERS_TABLE, config.ORDER_RETENTION_DAYS);
+  const queue = new SqsOrderQueue(sqs, config.QUEUE_URL, config.DLQ_URL, config.AWS_CALL_TIMEOUT_MS);
+  const orders = new DynamoOrderStore(db, config.ORDERS_TABLE, config.ORDER_RETENTION_DAYS, config.AWS_CALL_TIMEOUT_MS);
   const declineUsers = new Set(config.PAYMENT_DECLINE_USERS.split(",").map((u) => u.trim()).filter(Boolean));
   return {
     config,

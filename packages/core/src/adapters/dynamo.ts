@@ -11,13 +11,16 @@ import type { Config } from "../config";
 import { Order } from "../order";
 import type { OrderHistory, OrderStore, Probe } from "../ports";
 import { DependencyUnavailableError } from "../errors";
+import { httpHandlerOptions, within } from "./deadline";
 
-export function dynamoClient(config: Pick<Config, "AWS_REGION" | "AWS_ENDPOINT_URL" | "AWS_ENDPOINT_URL_DYNAMODB">): DynamoDBClient {
+type ClientConfig = Pick<Config, "AWS_REGION" | "AWS_ENDPOINT_URL" | "AWS_ENDPOINT_URL_DYNAMODB"> & Partial<Pick<Config, "AWS_CALL_TIMEOUT_MS">>;
+
+export function dynamoClient(config: ClientConfig): DynamoDBClient {
   return new DynamoDBClient({
     region: config.AWS_REGION,
     endpoint: config.AWS_ENDPOINT_URL_DYNAMODB ?? config.AWS_ENDPOINT_URL,
     maxAttempts: 3,
-    requestHandler: { connectionTimeout: 1000, requestTimeout: 3000 },
+    requestHandler: httpHandlerOptions(config.AWS_CALL_TIMEOUT_MS ?? 3000),
   });
 }
 
@@ -41,11 +44,16 @@ function toRecord(item: Record<string, AttributeValue>): Order.Record {
 
 /** Orders in DynamoDB, one item per request_id. `expires_at` is the table's TTL attribute. */
 export class DynamoOrderStore implements OrderStore, OrderHistory, Probe {
-  constructor(private readonly db: DynamoDBClient, private readonly table: string, private readonly retentionDays: number) {}
+  constructor(
+    private readonly db: DynamoDBClient,
+    private readonly table: string,
+    private readonly retentionDays: number,
+    private readonly timeoutMs = 3000,
+  ) {}
 
   async get(requestId: string): Promise<Order.Record | undefined> {
-    const out = await this.call(() =>
-      this.db.send(new GetItemCommand({ TableName: this.table, Key: { request_id: { S: requestId } }, ConsistentRead: true })),
+    const out = await this.call((abortSignal) =>
+      this.db.send(new GetItemCommand({ TableName: this.table, Key: { request_id: { S: requestId } }, ConsistentRead: true }), { abortSignal }),
     );
     return out.Item ? toRecord(out.Item) : undefined;
   }
@@ -55,7 +63,7 @@ export class DynamoOrderStore implements OrderStore, OrderHistory, Probe {
     const records: Order.Record[] = [];
     let start: Record<string, AttributeValue> | undefined;
     do {
-      const page = await this.call(() =>
+      const page = await this.call((abortSignal) =>
         this.db.send(
           new QueryCommand({
             TableName: this.table,
@@ -64,6 +72,7 @@ export class DynamoOrderStore implements OrderStore, OrderHistory, Probe {
             ExpressionAttributeValues: { ":item": { S: itemId } },
             ExclusiveStartKey: start,
           }),
+          { abortSignal },
         ),
       );
       for (const item of page.Items ?? []) records.push(toRecord(item));
@@ -88,7 +97,7 @@ export class DynamoOrderStore implements OrderStore, OrderHistory, Probe {
     const reason = status === "COMPLETED" ? undefined : Order.REASONS[status];
     if (reason) values[":reason"] = { S: reason };
     try {
-      await this.call(() =>
+      await this.call((abortSignal) =>
         this.db.send(
           new UpdateItemCommand({
             TableName: this.table,
@@ -102,6 +111,7 @@ export class DynamoOrderStore implements OrderStore, OrderHistory, Probe {
             ExpressionAttributeNames: { "#status": "status" },
             ExpressionAttributeValues: values,
           }),
+          { abortSignal },
         ),
       );
       return "written";
@@ -112,12 +122,12 @@ export class DynamoOrderStore implements OrderStore, OrderHistory, Probe {
   }
 
   async check(): Promise<void> {
-    await this.call(() => this.db.send(new DescribeTableCommand({ TableName: this.table })));
+    await this.call((abortSignal) => this.db.send(new DescribeTableCommand({ TableName: this.table }), { abortSignal }));
   }
 
-  private async call<T>(work: () => Promise<T>): Promise<T> {
+  private async call<T>(work: (abortSignal: AbortSignal) => Promise<T>): Promise<T> {
     try {
-      return await work();
+      return await within(this.timeoutMs, work);
     } catch (err) {
       throw new DependencyUnavailableError("orders_table", err);
     }

@@ -3,15 +3,18 @@ import type { Config } from "../config";
 import type { Order } from "../order";
 import type { OrderQueue, Probe } from "../ports";
 import { DependencyUnavailableError } from "../errors";
+import { httpHandlerOptions, within } from "./deadline";
+
+type ClientConfig = Pick<Config, "AWS_REGION" | "AWS_ENDPOINT_URL" | "AWS_ENDPOINT_URL_SQS"> & Partial<Pick<Config, "AWS_CALL_TIMEOUT_MS">>;
 
 /** Client timeouts are explicit: a buy answers 503 quickly rather than hanging on a slow queue. */
-export function sqsClient(config: Pick<Config, "AWS_REGION" | "AWS_ENDPOINT_URL" | "AWS_ENDPOINT_URL_SQS">): SQSClient {
+export function sqsClient(config: ClientConfig): SQSClient {
   return new SQSClient({
     region: config.AWS_REGION,
     endpoint: config.AWS_ENDPOINT_URL_SQS ?? config.AWS_ENDPOINT_URL,
     useQueueUrlAsEndpoint: false,
     maxAttempts: 2,
-    requestHandler: { connectionTimeout: 1000, requestTimeout: 3000 },
+    requestHandler: httpHandlerOptions(config.AWS_CALL_TIMEOUT_MS ?? 3000),
   });
 }
 
@@ -23,7 +26,12 @@ export const FAILURE_REASON_ATTRIBUTE = "failure_reason";
 const text = (value: string) => ({ DataType: "String", StringValue: value });
 
 export class SqsOrderQueue implements OrderQueue, Probe {
-  constructor(private readonly sqs: SQSClient, private readonly queueUrl: string, private readonly dlqUrl: string) {}
+  constructor(
+    private readonly sqs: SQSClient,
+    private readonly queueUrl: string,
+    private readonly dlqUrl: string,
+    private readonly timeoutMs = 3000,
+  ) {}
 
   async enqueue(message: Order.Message, correlationId: string): Promise<void> {
     await this.send(this.queueUrl, JSON.stringify(message), { [CORRELATION_ATTRIBUTE]: text(correlationId) });
@@ -37,7 +45,9 @@ export class SqsOrderQueue implements OrderQueue, Probe {
 
   async check(): Promise<void> {
     try {
-      await this.sqs.send(new GetQueueAttributesCommand({ QueueUrl: this.queueUrl, AttributeNames: ["ApproximateNumberOfMessages"] }));
+      await within(this.timeoutMs, (abortSignal) =>
+        this.sqs.send(new GetQueueAttributesCommand({ QueueUrl: this.queueUrl, AttributeNames: ["ApproximateNumberOfMessages"] }), { abortSignal }),
+      );
     } catch (err) {
       throw new DependencyUnavailableError("queue", err);
     }
@@ -45,7 +55,9 @@ export class SqsOrderQueue implements OrderQueue, Probe {
 
   private async send(queueUrl: string, body: string, attributes: Record<string, ReturnType<typeof text>>) {
     try {
-      await this.sqs.send(new SendMessageCommand({ QueueUrl: queueUrl, MessageBody: body, MessageAttributes: attributes }));
+      await within(this.timeoutMs, (abortSignal) =>
+        this.sqs.send(new SendMessageCommand({ QueueUrl: queueUrl, MessageBody: body, MessageAttributes: attributes }), { abortSignal }),
+      );
     } catch (err) {
       throw new DependencyUnavailableError("queue", err);
     }

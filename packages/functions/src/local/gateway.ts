@@ -26,7 +26,12 @@ export class LocalGateway {
   private readonly compiled: { route: Route; pattern: RegExp; names: string[] }[];
   private inFlight = 0;
 
-  constructor(routes: Route[], private readonly adminToken: string) {
+  /** @param integrationTimeoutMs the HTTP API's integration limit: 30 s, as on AWS. */
+  constructor(
+    routes: Route[],
+    private readonly adminToken: string,
+    private readonly integrationTimeoutMs = 30_000,
+  ) {
     this.compiled = routes.map((route) => {
       const names: string[] = [];
       const pattern = new RegExp(
@@ -84,16 +89,24 @@ export class LocalGateway {
       const pathParameters = decodeParameters(names, hit.m!);
       if (!pathParameters) return send(res, { statusCode: 400, body: JSON.stringify({ error: "bad_request", message: "malformed percent-encoding in the path" }) });
       const event = toEvent(req, url, `${route.method} ${route.path}`, body, pathParameters);
-      let result: APIGatewayProxyStructuredResultV2;
-      try {
-        result = await route.handler(event, lambdaContext(route.path));
-      } catch {
-        // What API Gateway answers when the function itself fails.
-        result = { statusCode: 500, body: JSON.stringify({ message: "Internal Server Error" }) };
-      }
-      send(res, result);
+      send(res, await this.invoke(route, event));
     } finally {
       this.inFlight--;
+    }
+  }
+
+  /** What API Gateway answers: the function's result, 500 when it fails, 503 when it overruns the integration timeout. */
+  private async invoke(route: Route, event: APIGatewayProxyEventV2): Promise<APIGatewayProxyStructuredResultV2> {
+    let timer: NodeJS.Timeout | undefined;
+    const overrun = new Promise<APIGatewayProxyStructuredResultV2>((resolve) => {
+      timer = setTimeout(() => resolve({ statusCode: 503, body: JSON.stringify({ message: "Service Unavailable" }) }), this.integrationTimeoutMs);
+    });
+    try {
+      return await Promise.race([route.handler(event, lambdaContext(route.path, this.integrationTimeoutMs)), overrun]);
+    } catch {
+      return { statusCode: 500, body: JSON.stringify({ message: "Internal Server Error" }) };
+    } finally {
+      clearTimeout(timer);
     }
   }
 
