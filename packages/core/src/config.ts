@@ -37,7 +37,7 @@ const EnvSchema = z.object({
    * How long an admitted request may stay unqueued with the buy call that admitted it before a retry of the same
    * request may take it over, and before the sweeper releases it. Longer than the buy function's timeout.
    */
-  ADMISSION_TAKEOVER_MS: intFrom(10_000, 1),
+  ADMISSION_TAKEOVER_MS: intFrom(15_000, 1),
   /** The sweeper releases admissions older than this that were never settled (their message may sit in the DLQ). */
   RESERVATION_TTL_SECONDS: intFrom(900, 1),
   /** Holds released per batch; the sweeper loops until an item has no more expired holds. */

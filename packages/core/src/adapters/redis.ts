@@ -133,7 +133,7 @@ export class RedisInventory implements Inventory {
    * @param takeoverMs how long an admission may stay unqueued with the buy call that made it before a retry of
    * the same request may take it over (that call has died: it cannot outlive the function timeout).
    */
-  constructor(private readonly redis: RedisClient, private readonly takeoverMs = 10_000) {}
+  constructor(private readonly redis: RedisClient, private readonly takeoverMs = 15_000) {}
 
   admit(order: Order.Request, owner: string): Promise<Admission> {
     return this.take("buy", order, owner);
