@@ -8,7 +8,7 @@ import { mkdirSync, writeFileSync } from "node:fs";
 import { randomUUID } from "node:crypto";
 import autocannon from "autocannon";
 import { Redis } from "ioredis";
-import { freePort, startRedisServer } from "../packages/functions/src/local/redis-server";
+import { freePort, startRedisServer } from "@flash/local/redis-server";
 
 const DURATION = Number(process.env.BENCH_SECONDS ?? 8);
 const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 100);

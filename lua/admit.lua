@@ -4,7 +4,7 @@
 -- ARGV[6] takeover_ms: a hold still not on the queue after this long belongs to a buy call that died; a retry
 -- with the same request takes it over.
 -- Returns ADMITTED stock_left admitted_ms | TAKEN_OVER admitted_ms | HELD admitted_ms | SETTLED outcome |
---         WITHDRAWN | REUSED | UNKNOWN_ITEM | SOLD_OUT stock_left | LIMIT held per_user_limit
+--         WITHDRAWN | REUSED | UNKNOWN_ITEM | SOLD_OUT stock_left | PURCHASE_LIMIT_EXCEEDED held per_user_limit
 -- At the door, sold-out and over-limit refusals are counted per item here, so that path costs one call.
 local mode, rid, user, amount, owner = ARGV[1], ARGV[2], ARGV[3], tonumber(ARGV[4]), ARGV[5]
 local now = now_ms()
@@ -43,8 +43,8 @@ end
 local limit = tonumber(item[2] or '1')
 local held = tonumber(redis.call('HGET', USERS, user) or '0')
 if held + amount > limit then
-  if mode == 'buy' then redis.call('HINCRBY', REJECTIONS, 'purchase_limit', 1) end
-  return {'LIMIT', tostring(held), tostring(limit)}
+  if mode == 'buy' then redis.call('HINCRBY', REJECTIONS, 'purchase_limit_exceeded', 1) end
+  return {'PURCHASE_LIMIT_EXCEEDED', tostring(held), tostring(limit)}
 end
 
 redis.call('HINCRBY', ITEM, 'stock', -amount)

@@ -3,7 +3,7 @@ import * as iam from "aws-cdk-lib/aws-iam";
 import { getStageConfig } from "./config.js";
 import { createFunction } from "./functions.js";
 import { Orders } from "./Orders.js";
-import { BY_ITEM_INDEX } from "../packages/core/src/adapters/dynamo.js";
+import { ORDERS_TABLE } from "@flash/core/contract/resources";
 
 export interface ApiOutputs {
   api: SstApi;
@@ -55,7 +55,7 @@ export function Api({ stack, app }: StackContext): ApiOutputs {
     description: "/admin/items...: load and inspect stock, reconcile, sale report (IAM auth)",
     timeoutSeconds: fn.timeoutSeconds,
     memoryMb: 256,
-    permissions: [new iam.PolicyStatement({ actions: ["dynamodb:Query"], resources: [`${table.tableArn}/index/${BY_ITEM_INDEX}`] })],
+    permissions: [new iam.PolicyStatement({ actions: ["dynamodb:Query"], resources: [`${table.tableArn}/index/${ORDERS_TABLE.byItem.name}`] })],
   });
 
   const api = new SstApi(stack, "Api", {

@@ -21,12 +21,12 @@ export const APP_METRICS = [
   "OrdersRejected",
   "EnqueueFailed",
   "BuyDuration",
-  "RejectedValidation",
-  "RejectedDuplicate",
+  "RejectedValidationFailed",
+  "RejectedDuplicateRequest",
   "RejectedIdempotencyKeyReused",
   "RejectedUnknownItem",
   "RejectedRateLimited",
-  "RejectedPurchaseLimit",
+  "RejectedPurchaseLimitExceeded",
   "RejectedSoldOut",
   "OrdersProcessed",
   "OrdersCompleted",
@@ -205,12 +205,12 @@ export function Monitoring({ stack, app }: StackContext) {
   );
   dashboard.addWidgets(
     graph("Rejections by reason", [
-      appMetric("RejectedValidation"),
-      appMetric("RejectedDuplicate"),
+      appMetric("RejectedValidationFailed"),
+      appMetric("RejectedDuplicateRequest"),
       appMetric("RejectedIdempotencyKeyReused"),
       appMetric("RejectedUnknownItem"),
       appMetric("RejectedRateLimited"),
-      appMetric("RejectedPurchaseLimit"),
+      appMetric("RejectedPurchaseLimitExceeded"),
       appMetric("RejectedSoldOut"),
     ], [appMetric("EnqueueFailed")]),
     graph("Processor outcomes: sold out / limit / payment / expired / dead-lettered", [

@@ -4,7 +4,7 @@ import * as iam from "aws-cdk-lib/aws-iam";
 import * as sqs from "aws-cdk-lib/aws-sqs";
 import * as dynamodb from "aws-cdk-lib/aws-dynamodb";
 import { getStageConfig } from "./config.js";
-import { BY_ITEM_ATTRIBUTES, BY_ITEM_INDEX } from "../packages/core/src/adapters/dynamo.js";
+import { ORDERS_TABLE } from "@flash/core/contract/resources";
 
 /** SQS requires the queue's visibility timeout to be >= the consumer function timeout; AWS recommends 6x. */
 export const VISIBILITY_TIMEOUT_FACTOR = 6;
@@ -69,10 +69,10 @@ export function Orders({ stack, app }: StackContext): OrdersOutputs {
 
   const table = new dynamodb.Table(stack, "OrdersTable", {
     tableName: app.logicalPrefixedName("orders"),
-    partitionKey: { name: "request_id", type: dynamodb.AttributeType.STRING },
+    partitionKey: { name: ORDERS_TABLE.partitionKey, type: dynamodb.AttributeType.STRING },
     billingMode: dynamodb.BillingMode.PAY_PER_REQUEST,
     pointInTimeRecoverySpecification: { pointInTimeRecoveryEnabled: config.pointInTimeRecovery },
-    timeToLiveAttribute: "expires_at",
+    timeToLiveAttribute: ORDERS_TABLE.ttlAttribute,
     encryption: dynamodb.TableEncryption.AWS_MANAGED,
     deletionProtection: config.retainData,
     removalPolicy,
@@ -80,11 +80,11 @@ export function Orders({ stack, app }: StackContext): OrdersOutputs {
 
   // Orders by item, for reconcile and the sale report. Only the attributes they read are projected (cheaper writes).
   table.addGlobalSecondaryIndex({
-    indexName: BY_ITEM_INDEX,
-    partitionKey: { name: "item_id", type: dynamodb.AttributeType.STRING },
-    sortKey: { name: "request_id", type: dynamodb.AttributeType.STRING },
+    indexName: ORDERS_TABLE.byItem.name,
+    partitionKey: { name: ORDERS_TABLE.byItem.partitionKey, type: dynamodb.AttributeType.STRING },
+    sortKey: { name: ORDERS_TABLE.byItem.sortKey, type: dynamodb.AttributeType.STRING },
     projectionType: dynamodb.ProjectionType.INCLUDE,
-    nonKeyAttributes: BY_ITEM_ATTRIBUTES,
+    nonKeyAttributes: [...ORDERS_TABLE.byItem.projected],
   });
 
   denyInsecureTransport(dlq);

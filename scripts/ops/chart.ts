@@ -1,4 +1,4 @@
-import type { SaleReport } from "../../packages/core/src/report";
+import type { SaleReport } from "@flash/core/domain/report";
 
 /**
  * The sale report as a self-contained SVG a person can read: outcomes and rejections by reason, settlements

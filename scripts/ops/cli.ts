@@ -11,11 +11,14 @@ import {
   type Message,
   type SQSClient,
 } from "@aws-sdk/client-sqs";
-import { sqsClient, CORRELATION_ATTRIBUTE, FAILURE_REASON_ATTRIBUTE } from "../../packages/core/src/adapters/sqs";
-import { SaleReport } from "../../packages/core/src/report";
-import type { Reconcile } from "../../packages/core/src/reconcile";
-import type { ItemLevels } from "../../packages/core/src/ports";
-import type { Order } from "../../packages/core/src/order";
+import { sqsClient } from "@flash/core/adapters/sqs/queue";
+import { ORDERS_QUEUE } from "@flash/core/contract/resources";
+
+const { correlationAttribute: CORRELATION_ATTRIBUTE, failureReasonAttribute: FAILURE_REASON_ATTRIBUTE } = ORDERS_QUEUE;
+import { SaleReport } from "@flash/core/domain/report";
+import type { Reconcile } from "@flash/core/domain/reconcile";
+import type { ItemLevels } from "@flash/core/domain/ports";
+import type { Order } from "@flash/core/domain/order";
 import { call, HttpError, resolveTarget, UsageError, type Target } from "./target";
 import { saleReportSvg } from "./chart";
 

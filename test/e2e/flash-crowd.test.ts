@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, expect, it } from "vitest";
-import { startLocalEngine, type LocalEngine } from "../../packages/functions/src/local/engine";
+import { startLocalEngine, type LocalEngine } from "@flash/local/engine";
 import { client, type Reply } from "../support/http";
 import { uid, waitFor } from "../support/fixtures";
 

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { startLocalEngine, type LocalEngine } from "../../packages/functions/src/local/engine";
-import { startRedisServer, type RedisServer } from "../../packages/functions/src/local/redis-server";
+import { startLocalEngine, type LocalEngine } from "@flash/local/engine";
+import { startRedisServer, type RedisServer } from "@flash/local/redis-server";
 import { client } from "../support/http";
 import { uid, waitFor } from "../support/fixtures";
 

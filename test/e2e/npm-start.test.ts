@@ -4,7 +4,7 @@ import { connect } from "node:net";
 import { mkdtempSync, symlinkSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { freePort } from "../../packages/functions/src/local/redis-server";
+import { freePort } from "@flash/local/redis-server";
 
 // The README's `npm start`, as a user runs it: its own process, its own redis-server, Ctrl-C to stop.
 const start = (env: Record<string, string>) =>

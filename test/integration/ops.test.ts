@@ -4,9 +4,11 @@ import path from "node:path";
 import { spawnSync } from "node:child_process";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import { GetQueueAttributesCommand, SendMessageCommand, type SQSClient } from "@aws-sdk/client-sqs";
-import { startLocalEngine, type LocalEngine } from "../../packages/functions/src/local/engine";
-import { itemKeys, ITEMS_KEY, connectRedis, parseLedgerEntry, type RedisClient } from "../../packages/core/src/adapters/redis";
-import { sqsClient } from "../../packages/core/src/adapters/sqs";
+import { startLocalEngine, type LocalEngine } from "@flash/local/engine";
+import { itemKeys, ITEMS_KEY, parseLedgerEntry } from "@flash/core/adapters/redis/keys";
+import { connectRedis } from "@flash/core/adapters/redis/client";
+import { type RedisClient } from "@flash/core/adapters/redis/scripts";
+import { sqsClient } from "@flash/core/adapters/sqs/queue";
 import { runOps, type Io } from "../../scripts/ops/cli";
 import { resolveTarget, signRequest } from "../../scripts/ops/target";
 import { uid, waitFor } from "../support/fixtures";
@@ -136,7 +138,7 @@ describe("ops order and report", () => {
     const mine = report.items.find((i: { item_id: string }) => i.item_id === item);
     expect(mine.units_sold).toBe(5);
     expect(mine.orders).toMatchObject({ COMPLETED: 5, FAILED_PAYMENT: 1, FAILED_SOLD_OUT: 0 });
-    expect(mine.rejected).toMatchObject({ purchase_limit: 1, duplicate: 1 });
+    expect(mine.rejected).toMatchObject({ purchase_limit_exceeded: 1, duplicate_request: 1 });
     expect(mine.rejected.sold_out).toBeGreaterThanOrEqual(3); // and the hammering user's, once stock is gone
     expect(mine.rejected.rate_limited).toBeGreaterThanOrEqual(1);
     expect(mine.levels).toMatchObject({ stock: 0, in_flight: 0, sold: 5 });
@@ -197,7 +199,7 @@ describe("ops reconcile", () => {
     const item = uid("live");
     await ops("stock", item, "--set", "4");
     // An admission whose message is not processed yet: made by the inventory itself, as the buy path does.
-    const { RedisInventory } = await import("../../packages/core/src/adapters/redis");
+    const { RedisInventory } = await import("@flash/core/adapters/redis/inventory");
     await new RedisInventory(redis).admit({ item_id: item, user_id: "carol", amount: 1, request_id: uid("held") }, uid("attempt"));
     const [r] = await opsJson<{ status: string; expected: { in_flight: number; stock: number } }[]>("reconcile", item);
     expect(r).toMatchObject({ status: "in_sync", expected: { in_flight: 1, stock: 3 } });

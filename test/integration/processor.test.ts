@@ -1,17 +1,16 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ReceiveMessageCommand, SendMessageCommand, type SQSClient } from "@aws-sdk/client-sqs";
 import type { SQSEvent, SQSRecord } from "aws-lambda";
-import { Processor } from "../../packages/core/src/processor";
-import { Fulfilment } from "../../packages/core/src/fulfilment";
-import { Buy } from "../../packages/core/src/buy";
-import { sqsClient } from "../../packages/core/src/adapters/sqs";
-import { dynamoClient, DynamoOrderStore } from "../../packages/core/src/adapters/dynamo";
-import { SimulatedPayments } from "../../packages/core/src/adapters/payments";
-import { closeRuntime } from "../../packages/core/src/runtime";
-import type { Order } from "../../packages/core/src/order";
-import { lambdaContext } from "../../packages/functions/src/local/lambda-context";
-import { QueuePoller } from "../../packages/functions/src/local/queue-poller";
-import { freePort, startRedisServer } from "../../packages/functions/src/local/redis-server";
+import { Processor } from "@flash/functions/queue/processor";
+import { Fulfilment } from "@flash/core/domain/fulfilment";
+import { Buy } from "@flash/core/domain/buy";
+import { sqsClient } from "@flash/core/adapters/sqs/queue";
+import { dynamoClient, DynamoOrderStore } from "@flash/core/adapters/dynamodb/orders";
+import { SimulatedPayments } from "@flash/core/adapters/payments/simulated";
+import type { Order } from "@flash/core/domain/order";
+import { lambdaContext } from "@flash/local/lambda-context";
+import { QueuePoller } from "@flash/local/queue-poller";
+import { freePort, startRedisServer } from "@flash/local/redis-server";
 import { useLocalServices } from "../support/services";
 import { uid, waitFor } from "../support/fixtures";
 
@@ -165,10 +164,8 @@ describe("processor", () => {
 
   it("reports every record of a batch as failed when Redis is down (killed server)", async () => {
     const redis = await startRedisServer();
-    const previous = process.env.REDIS_URL;
     try {
-      process.env.REDIS_URL = redis.url;
-      await closeRuntime();
+      await services.rewire({ REDIS_URL: redis.url });
       const item = await loadItem(5);
       const a = await admitted(item);
       const b = await admitted(item);
@@ -176,8 +173,7 @@ describe("processor", () => {
       const result = await handle(record(JSON.stringify(a)), record(JSON.stringify(b)));
       expect(result.batchItemFailures).toHaveLength(2);
     } finally {
-      process.env.REDIS_URL = previous;
-      await closeRuntime();
+      await services.rewire();
       await redis.stop();
     }
   });
@@ -209,7 +205,7 @@ describe("buy path under a queue outage", () => {
     const item = await loadItem(1, 1);
     const order = { request_id: uid("r"), user_id: uid("u"), item_id: item, amount: 1 };
     const closedPort = sqsClient({ AWS_REGION: "us-east-1", AWS_ENDPOINT_URL_SQS: `http://127.0.0.1:${await freePort()}` });
-    const { SqsOrderQueue } = await import("../../packages/core/src/adapters/sqs");
+    const { SqsOrderQueue } = await import("@flash/core/adapters/sqs/queue");
     const deps = services.runtime();
     const broken = { ...deps, queue: new SqsOrderQueue(closedPort, services.resources.queueUrl, services.resources.dlqUrl) };
     await expect(Buy.place(order, broken, "c")).rejects.toMatchObject({ name: "DependencyUnavailableError", dependency: "queue" });

@@ -1,7 +1,9 @@
 import { afterAll, beforeAll, expect, inject, it } from "vitest";
 import fc from "fast-check";
-import { startLocalEngine, type LocalEngine } from "../../packages/functions/src/local/engine";
-import { connectRedis, itemKeys, type RedisClient } from "../../packages/core/src/adapters/redis";
+import { startLocalEngine, type LocalEngine } from "@flash/local/engine";
+import { connectRedis } from "@flash/core/adapters/redis/client";
+import { itemKeys } from "@flash/core/adapters/redis/keys";
+import { type RedisClient } from "@flash/core/adapters/redis/scripts";
 import { client } from "../support/http";
 import { uid, waitFor } from "../support/fixtures";
 

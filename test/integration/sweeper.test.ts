@@ -1,12 +1,15 @@
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import { GetQueueAttributesCommand, ReceiveMessageCommand, type SQSClient } from "@aws-sdk/client-sqs";
-import { startLocalEngine, type LocalEngine } from "../../packages/functions/src/local/engine";
-import { startRedisServer, type RedisServer } from "../../packages/functions/src/local/redis-server";
-import { QueuePoller } from "../../packages/functions/src/local/queue-poller";
-import { handler as processor } from "../../packages/functions/src/processor";
-import { connectRedis, itemKeys, parseLedgerEntry, RedisInventory, type RedisClient } from "../../packages/core/src/adapters/redis";
-import { dynamoClient, DynamoOrderStore } from "../../packages/core/src/adapters/dynamo";
-import { sqsClient } from "../../packages/core/src/adapters/sqs";
+import { startLocalEngine, type LocalEngine } from "@flash/local/engine";
+import { startRedisServer, type RedisServer } from "@flash/local/redis-server";
+import { QueuePoller } from "@flash/local/queue-poller";
+import { handler as processor } from "@flash/functions/queue/processor";
+import { connectRedis } from "@flash/core/adapters/redis/client";
+import { itemKeys, parseLedgerEntry } from "@flash/core/adapters/redis/keys";
+import { RedisInventory } from "@flash/core/adapters/redis/inventory";
+import { type RedisClient } from "@flash/core/adapters/redis/scripts";
+import { dynamoClient, DynamoOrderStore } from "@flash/core/adapters/dynamodb/orders";
+import { sqsClient } from "@flash/core/adapters/sqs/queue";
 import { runOps } from "../../scripts/ops/cli";
 import { redisClient, uid, waitFor } from "../support/fixtures";
 

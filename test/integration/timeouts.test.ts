@@ -1,8 +1,9 @@
 import { afterAll, beforeAll, expect, it } from "vitest";
 import { createServer, type Server, type Socket } from "node:net";
-import { sqsClient, SqsOrderQueue } from "../../packages/core/src/adapters/sqs";
-import { dynamoClient, DynamoOrderStore } from "../../packages/core/src/adapters/dynamo";
-import { connectRedis, RedisProbe } from "../../packages/core/src/adapters/redis";
+import { sqsClient, SqsOrderQueue } from "@flash/core/adapters/sqs/queue";
+import { dynamoClient, DynamoOrderStore } from "@flash/core/adapters/dynamodb/orders";
+import { connectRedis } from "@flash/core/adapters/redis/client";
+import { RedisProbe } from "@flash/core/adapters/redis/scripts";
 
 // A server that accepts connections and never answers: the failure a timeout exists for. Without an enforced
 // timeout each of these calls would wait for ever.
@@ -73,7 +74,7 @@ it("gives up on a Redis command to a silent server within the command timeout", 
 });
 
 it("answers 503 like the HTTP API when a handler overruns the integration timeout, and 500 when it throws", async () => {
-  const { LocalGateway } = await import("../../packages/functions/src/local/gateway");
+  const { LocalGateway } = await import("@flash/local/gateway");
   const gateway = new LocalGateway(
     [
       { method: "GET", path: "/hang", handler: () => new Promise(() => undefined) },

@@ -1,6 +1,7 @@
 import { randomUUID } from "node:crypto";
 import { inject } from "vitest";
-import { connectRedis, type RedisClient } from "../../packages/core/src/adapters/redis";
+import { connectRedis } from "@flash/core/adapters/redis/client";
+import { type RedisClient } from "@flash/core/adapters/redis/scripts";
 
 export const uid = (prefix: string) => `${prefix}-${randomUUID().slice(0, 8)}`;
 

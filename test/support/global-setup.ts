@@ -1,5 +1,5 @@
 import type { TestProject } from "vitest/node";
-import { startRedisServer } from "../../packages/functions/src/local/redis-server";
+import { startRedisServer } from "@flash/local/redis-server";
 
 /**
  * One private redis-server on a random port for the whole run, plus a one-node Redis Cluster

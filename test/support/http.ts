@@ -1,4 +1,4 @@
-import type { LocalEngine } from "../../packages/functions/src/local/engine";
+import type { LocalEngine } from "@flash/local/engine";
 
 export interface Reply {
   status: number;

@@ -2,7 +2,7 @@ import { expect, it } from "vitest";
 import { spawnSync } from "node:child_process";
 
 const importRuntime = (env: Record<string, string>) =>
-  spawnSync(process.execPath, ["--import", "tsx", "--input-type=module", "-e", `await import("./packages/core/src/runtime.ts"); console.log("imported"); process.exit(0);`], {
+  spawnSync(process.execPath, ["--import", "tsx", "--input-type=module", "-e", `await import("./packages/core/src/runtime/wire.ts"); console.log("imported"); process.exit(0);`], {
     env: { ...process.env, ...env },
     encoding: "utf8",
   });

@@ -1,11 +1,11 @@
 import { describe, expect, it } from "vitest";
 import fc from "fast-check";
-import { Order } from "../../packages/core/src/order";
-import { Http } from "../../packages/core/src/http";
-import { ValidationError } from "../../packages/core/src/errors";
-import { Processor } from "../../packages/core/src/processor";
-import { failedMetric, rejectedMetric } from "../../packages/core/src/telemetry";
-import { SimulatedPayments } from "../../packages/core/src/adapters/payments";
+import { Order } from "@flash/core/domain/order";
+import { Http } from "@flash/functions/http/http";
+import { ValidationError } from "@flash/core/domain/errors";
+import { Processor } from "@flash/functions/queue/processor";
+import { failedMetric, rejectedMetric } from "@flash/core/contract/metrics";
+import { SimulatedPayments } from "@flash/core/adapters/payments/simulated";
 
 const event = (body: string | undefined, base64 = false) =>
   ({ body: base64 && body ? Buffer.from(body).toString("base64") : body, isBase64Encoded: base64 }) as Http.Event;

@@ -1,0 +1,81 @@
+import * as z from "zod";
+
+/**
+ * Every runtime setting the functions read, declared once, and the only place that reads the environment.
+ * The stacks build each function's environment with functionEnvironment(); the local profile and the tests
+ * build a Config with loadConfig() and wire it as a value. Defaults suit a flash sale.
+ */
+const intFrom = (fallback: number, min = 0) => z.coerce.number().int().min(min).default(fallback);
+
+const EnvSchema = z.object({
+  STAGE: z.string().default("local"),
+  /** redis://host:port or rediss://host:port (TLS). */
+  REDIS_URL: z.string().default("redis://127.0.0.1:6379"),
+  /** "true" on ElastiCache Serverless, which is always cluster mode. */
+  REDIS_CLUSTER: z.enum(["true", "false"]).default("false"),
+  REDIS_CONNECT_TIMEOUT_MS: intFrom(2000, 1),
+  REDIS_COMMAND_TIMEOUT_MS: intFrom(1000, 1),
+  /** The longest one SQS or DynamoDB call may take, retries included; then it is abandoned (503, or a retried record). */
+  AWS_CALL_TIMEOUT_MS: intFrom(3000, 1),
+  QUEUE_URL: z.string().default(""),
+  DLQ_URL: z.string().default(""),
+  ORDERS_TABLE: z.string().default("orders"),
+  /** Local stand-ins or LocalStack; unset on AWS. */
+  AWS_ENDPOINT_URL: z.string().optional(),
+  /** Per-service endpoints, as the AWS SDKs define them; the local profile runs SQS and DynamoDB on separate ports. */
+  AWS_ENDPOINT_URL_SQS: z.string().optional(),
+  AWS_ENDPOINT_URL_DYNAMODB: z.string().optional(),
+  AWS_REGION: z.string().default("us-east-1"),
+  RATE_LIMIT_MAX_REQUESTS: intFrom(60, 1),
+  RATE_LIMIT_WINDOW_SECONDS: intFrom(60, 1),
+  /** How long a request_id is remembered for duplicate detection. */
+  IDEMPOTENCY_TTL_SECONDS: intFrom(86_400, 60),
+  /** Orders keep their record this long in DynamoDB (TTL attribute `expires_at`). */
+  ORDER_RETENTION_DAYS: intFrom(90, 1),
+  /** The queue's redrive maxReceiveCount: the processor counts a failure on the last receive as dead-lettered. */
+  MAX_RECEIVE_COUNT: intFrom(3, 1),
+  /**
+   * How long an admitted request may stay unqueued with the buy call that admitted it before a retry of the same
+   * request may take it over, and before the sweeper releases it. Longer than the buy function's timeout.
+   */
+  ADMISSION_TAKEOVER_MS: intFrom(15_000, 1),
+  /** The sweeper releases admissions older than this that were never settled (their message may sit in the DLQ). */
+  RESERVATION_TTL_SECONDS: intFrom(900, 1),
+  /** Holds released per batch; the sweeper loops until an item has no more expired holds. */
+  SWEEP_BATCH_SIZE: intFrom(100, 1),
+  PAYMENT_FAILURE_RATE: z.coerce.number().min(0).max(1).default(0),
+  /** Comma-separated user ids whose payments the simulated provider always declines. */
+  PAYMENT_DECLINE_USERS: z.string().default(""),
+  /** Where the Lua scripts are; found beside the bundle (LAMBDA_TASK_ROOT/lua) or the repo's lua/ when unset. */
+  LUA_DIR: z.string().optional(),
+  /** Set by Lambda. */
+  LAMBDA_TASK_ROOT: z.string().optional(),
+});
+
+export type Config = z.infer<typeof EnvSchema>;
+
+/** What the functions do when a setting is not given: the stacks start from these too. */
+export const DEFAULTS: Config = EnvSchema.parse({});
+
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
+  const parsed = EnvSchema.safeParse(env);
+  if (!parsed.success) {
+    const fields = parsed.error.issues.map((i) => `${i.path.join(".")}: ${i.message}`).join("; ");
+    throw new Error(`invalid configuration: ${fields}`);
+  }
+  return parsed.data;
+}
+
+/**
+ * A function's environment for the stacks: the settings as strings, checked against the schema at synth time,
+ * so a value the functions would refuse at init fails the deploy instead.
+ */
+export function functionEnvironment(settings: { [K in keyof Config]?: Config[K] }): Record<string, string> {
+  const env: Record<string, string> = {};
+  for (const [key, value] of Object.entries(settings)) if (value !== undefined) env[key] = String(value);
+  loadConfig(env);
+  return env;
+}
+
+/** True inside a Lambda execution environment. */
+export const onLambda = (): boolean => Boolean(process.env.AWS_LAMBDA_FUNCTION_NAME);

@@ -1,0 +1,21 @@
+import type { Inventory, OrderStore, RequestRegistry } from "./ports";
+import type { Order } from "./order";
+
+/** What the buyer sees of an order: the record once settled; before that, PENDING while its hold is on the queue. */
+export namespace OrderLookup {
+  export interface Deps {
+    orders: OrderStore;
+    requests: RequestRegistry;
+    inventory: Inventory;
+  }
+
+  export async function find(requestId: string, deps: Deps): Promise<Order.Record | undefined> {
+    const recorded = await deps.orders.get(requestId);
+    if (recorded) return recorded;
+    const request = await deps.requests.find(requestId);
+    const hold = request && (await deps.inventory.hold(request.item_id, requestId));
+    if (!request || !hold?.queued) return undefined;
+    const at = new Date(hold.admitted_ms).toISOString();
+    return { ...request, status: "PENDING", created_at: at, updated_at: at };
+  }
+}

@@ -1,0 +1,170 @@
+import type { Order } from "./order";
+
+/**
+ * The narrow interfaces the domain needs. Adapters in ./adapters implement them on Redis, SQS,
+ * DynamoDB and a simulated payment service; any of them can be swapped without touching Buy or Fulfilment.
+ */
+
+/** What taking units for a request came to. At the door the admission belongs to the buy attempt (`owner`) that made it. */
+export type Admission =
+  | { kind: "admitted"; stockLeft: number; admittedAt: string }
+  /** A retry took over an admission whose first call died before it could enqueue. */
+  | { kind: "taken_over"; admittedAt: string }
+  /** Units are already held for this request: at the door a duplicate, at the processor the buy's own hold. */
+  | { kind: "held"; admittedAt: string }
+  | { kind: "settled"; outcome: Order.FinalStatus }
+  /** Processor only: the buy call withdrew this admission and answered 503; its message must not take stock. */
+  | { kind: "withdrawn" }
+  /** The request_id is held or settled with another user_id or amount. */
+  | { kind: "reused" }
+  | { kind: "unknown_item" }
+  | { kind: "sold_out"; stockLeft: number }
+  | { kind: "purchase_limit_exceeded"; held: number; limit: number };
+
+export type Settlement = { kind: "settled"; outcome: Order.FinalStatus } | { kind: "no_hold" };
+
+/**
+ * Whose word a settlement is. "first": the processor's own result, and the first outcome recorded wins.
+ * "record": the order record's final status, which is the truth: Redis is corrected to match it.
+ */
+export type Authority = "first" | "record";
+
+export type Withdrawal =
+  | { kind: "withdrawn" }
+  /** The message reached the processor after all: the order goes ahead. */
+  | { kind: "queued" }
+  /** Nothing to undo: never admitted, or another attempt owns it now. */
+  | { kind: "nothing" };
+
+export interface ItemLevels {
+  item_id: string;
+  stock: number;
+  in_flight: number;
+  sold: number;
+  per_user_limit: number;
+}
+
+/** Units taken from stock and held for one request until it settles. */
+export interface Hold {
+  request_id: string;
+  user_id: string;
+  amount: number;
+  admitted_ms: number;
+}
+
+/** A hold the sweeper must look at: left unqueued by a buy call that died ("stale"), or older than the reservation TTL ("expired"). */
+export interface OverdueHold extends Hold {
+  kind: "stale" | "expired";
+}
+
+/** How one request ended, as the inventory's ledger remembers it. */
+export interface LedgerEntry {
+  outcome: Order.FinalStatus | "CANCELLED";
+  user_id?: string;
+  amount?: number;
+}
+
+export type OrderKey = Pick<Order.Request, "item_id" | "request_id" | "user_id" | "amount">;
+
+export interface Inventory {
+  /** At the door: take the units for this buy attempt, or say why not. Sold-out and over-limit refusals are counted per item. */
+  admit(order: Order.Request, owner: string): Promise<Admission>;
+  /** At the processor: confirm the buy's hold (its message is here, so it was enqueued), or take the units again if Redis lost it. */
+  reserve(order: Order.Request): Promise<Admission>;
+  /** The admission's message is on the queue: it no longer belongs to its buy attempt. */
+  markQueued(itemId: string, requestId: string): Promise<void>;
+  /** The buy attempt that owns the admission could not enqueue it: give the units back. */
+  withdraw(order: OrderKey, owner: string): Promise<Withdrawal>;
+  /** End a request: completed units become sold, failed ones go back on sale. */
+  settle(order: OrderKey, outcome: Order.FinalStatus, authority: Authority): Promise<Settlement>;
+  setStock(itemId: string, stock: number, perUserLimit: number): Promise<ItemLevels>;
+  levels(itemId: string): Promise<ItemLevels | undefined>;
+  /** Every item ever loaded with setStock: what the sweeper, reconcile and the report walk. */
+  items(): Promise<string[]>;
+  /** Holds the sweeper must look at, by the Redis clock, at most `limit`. */
+  overdue(itemId: string, options: { ttlMs: number; staleMs: number; limit: number }): Promise<OverdueHold[]>;
+  /** Release a hold its buy call left unqueued for longer than `staleMs`; false if it moved on meanwhile. */
+  abandon(itemId: string, requestId: string, staleMs: number): Promise<boolean>;
+  /** The hold of a request and whether its message is on the queue; undefined once settled or never admitted. */
+  hold(itemId: string, requestId: string): Promise<(Hold & { queued: boolean }) | undefined>;
+}
+
+/** One item's counters and bookkeeping as one consistent read, for reconcile. Maps: keys are buyers' strings. */
+export interface ItemState {
+  levels?: ItemLevels;
+  /** Units on sale (stock + in_flight + sold) as last set by an operator; absent after a cache loss. */
+  total?: number;
+  users: Map<string, number>;
+  holds: Hold[];
+  ledger: Map<string, LedgerEntry>;
+}
+
+/** What reconcile writes: counters derived from the recorded orders (see lua/reconcile.lua). */
+export interface RepairPlan {
+  ledger_len: number;
+  total: number;
+  per_user_limit: number;
+  completed: Map<string, number>;
+  ledger: { request_id: string; status: Order.FinalStatus; user_id: string; amount: number }[];
+  drop_holds: string[];
+}
+
+export type Repair = { kind: "changed" } | { kind: "repaired"; levels: ItemLevels; oversold: number };
+
+/** Operator access to an item's inner bookkeeping; only reconcile uses it. */
+export interface InventoryAudit {
+  snapshot(itemId: string): Promise<ItemState>;
+  repair(itemId: string, plan: RepairPlan): Promise<Repair>;
+}
+
+/** Refused buys per item and reason, for the sale report where there is no CloudWatch. */
+export interface SaleStats {
+  /** Count one refusal of a buy for an item on sale (an adapter may have counted some reasons already, at admission). */
+  rejected(itemId: string, reason: Order.RejectionReason): Promise<void>;
+  rejections(itemId: string): Promise<Record<string, number>>;
+}
+
+/** Every request_id with the item, user and amount it was first accepted for, so a reuse for another item is refused. */
+export interface RequestRegistry {
+  register(order: Order.Request): Promise<"registered" | "reused">;
+  find(requestId: string): Promise<Order.Request | undefined>;
+}
+
+export type RateDecision =
+  | { allowed: true; remaining: number }
+  | { allowed: false; retryAfterMs: number }
+  /** This user already had the request_id accepted for another item or amount. */
+  | { allowed: false; reused: true };
+
+/** The buyer's side of the door: the per-user sliding-window rate limit, and the user's own request_ids. */
+export interface RateLimiter {
+  hit(order: Pick<Order.Request, "user_id" | "request_id" | "item_id" | "amount">): Promise<RateDecision>;
+}
+
+export interface OrderQueue {
+  enqueue(message: Order.Message, correlationId: string): Promise<void>;
+  /** Straight to the DLQ, for a message that can never be processed. */
+  deadLetter(body: string, reason: string, correlationId?: string): Promise<void>;
+}
+
+export interface OrderStore {
+  get(requestId: string): Promise<Order.Record | undefined>;
+  /** Record a final status, unless the order already has one: status never goes backwards. */
+  finalize(message: Order.Message, status: Order.FinalStatus, correlationId: string): Promise<"written" | "already_final">;
+}
+
+/** Recorded orders of one item (the table's by_item index), for reconcile and the sale report. */
+export interface OrderHistory {
+  byItem(itemId: string): Promise<Order.Record[]>;
+}
+
+export interface Payments {
+  charge(order: Order.Message): Promise<"approved" | "declined">;
+  /** Give back an approved charge whose order did not complete (the order record says otherwise). */
+  refund(order: Order.Message): Promise<void>;
+}
+
+/** Liveness of one dependency, checked for real. */
+export interface Probe {
+  check(): Promise<void>;
+}

@@ -1,0 +1,70 @@
+import type { Inventory, OrderStore, OverdueHold } from "./ports";
+import { Order } from "./order";
+
+/**
+ * Releasing holds that will not settle by themselves. Two kinds, found by the Redis clock:
+ * - stale: admitted, but its buy call died (or answered 503) before the message was on the queue;
+ * - expired: older than the reservation TTL (its message dead-lettered, or lost).
+ * The order record decides, never Redis alone: a hold whose order is final in DynamoDB is settled as that outcome
+ * (a cache restored from a lagging snapshot still holds orders that completed since). An expired hold is recorded
+ * FAILED_EXPIRED in DynamoDB first and released after, so a sweep that fails half-way is simply run again.
+ * A stale hold with no order record is released without inventing one: that request was never accepted.
+ */
+export namespace Sweeper {
+  export interface Deps {
+    inventory: Inventory;
+    orders: OrderStore;
+  }
+
+  export interface Options {
+    ttlSeconds: number;
+    /** ADMISSION_TAKEOVER_MS: how long a buy call may keep its admission unqueued. */
+    staleMs: number;
+    batchSize: number;
+  }
+
+  export interface Swept {
+    request_id: string;
+    item_id: string;
+    user_id: string;
+    amount: number;
+    /** What the hold became: an outcome from the order record, FAILED_EXPIRED, or released as never accepted. */
+    outcome: Order.FinalStatus | "RELEASED";
+  }
+
+  export const CORRELATION_ID = "sweeper";
+
+  export async function sweep(deps: Deps, options: Options): Promise<Swept[]> {
+    const swept: Swept[] = [];
+    for (const itemId of await deps.inventory.items()) {
+      for (;;) {
+        const overdue = await deps.inventory.overdue(itemId, { ttlMs: options.ttlSeconds * 1000, staleMs: options.staleMs, limit: options.batchSize });
+        let done = 0;
+        for (const hold of overdue) {
+          const outcome = await resolve(itemId, hold, deps, options);
+          if (!outcome) continue; // it moved on while we looked: the processor or its buy call has it
+          done++;
+          swept.push({ request_id: hold.request_id, item_id: itemId, user_id: hold.user_id, amount: hold.amount, outcome });
+        }
+        // A short batch is the last; so is one where nothing moved (no endless loop on a hold that will not go).
+        if (overdue.length < options.batchSize || done === 0) break;
+      }
+    }
+    return swept;
+  }
+
+  async function resolve(itemId: string, hold: OverdueHold, deps: Deps, options: Options): Promise<Swept["outcome"] | undefined> {
+    const order = { item_id: itemId, request_id: hold.request_id, user_id: hold.user_id, amount: hold.amount };
+    const recorded = await deps.orders.get(hold.request_id);
+    let status = recorded && Order.isFinal(recorded.status) ? recorded.status : undefined;
+    if (!status) {
+      if (hold.kind === "stale") return (await deps.inventory.abandon(itemId, hold.request_id, options.staleMs)) ? "RELEASED" : undefined;
+      // The hold carries everything the record needs; its admission time is when the order was accepted.
+      const message: Order.Message = { ...order, accepted_at: new Date(hold.admitted_ms).toISOString() };
+      const written = await deps.orders.finalize(message, "FAILED_EXPIRED", CORRELATION_ID);
+      status = written === "written" ? "FAILED_EXPIRED" : ((await deps.orders.get(hold.request_id))?.status as Order.FinalStatus);
+    }
+    await deps.inventory.settle(order, status, "record");
+    return status;
+  }
+}

@@ -1,0 +1,79 @@
+import middy from "@middy/core";
+import { injectLambdaContext } from "@aws-lambda-powertools/logger/middleware";
+import { logMetrics } from "@aws-lambda-powertools/metrics/middleware";
+import { Buy } from "@flash/core/domain/buy";
+import { Order } from "@flash/core/domain/order";
+import { DependencyUnavailableError, ScriptError, ValidationError } from "@flash/core/domain/errors";
+import { Metric, rejectedMetric } from "@flash/core/contract/metrics";
+import { runtime } from "@flash/core/runtime/wire";
+import { count, logger, loggerFor, metrics, milliseconds } from "@flash/core/runtime/telemetry";
+import { Http } from "./http";
+
+const statusUrl = (requestId: string) => `/orders/${encodeURIComponent(requestId)}`;
+
+/** POST /buy: parse, Buy.place, and the outcome as HTTP. */
+export async function buy(event: Http.Event): Promise<Http.Result> {
+  const correlation = Http.correlationId(event);
+  const log = loggerFor(correlation);
+  const started = performance.now();
+  count(Metric.OrdersReceived);
+  let itemId: string | undefined; // known once the body parses: rejections are also counted per item for the sale report
+  const rejected = async (reason: Order.RejectionReason, result: Http.Result) => {
+    count(Metric.OrdersRejected);
+    count(rejectedMetric(reason));
+    log.debug("order rejected", { reason });
+    if (itemId) await runtime().stats.rejected(itemId, reason).catch(() => undefined); // never fails a reply
+    return result;
+  };
+  try {
+    const order = Http.parseBody(event, Order.Request);
+    itemId = order.item_id;
+    const outcome = await Buy.place(order, runtime(), correlation);
+    const base = { correlation_id: correlation };
+    switch (outcome.kind) {
+      case "accepted": {
+        count(Metric.OrdersAccepted);
+        if (!outcome.markedQueued) log.warn("order accepted, but its admission could not be marked queued", { request_id: order.request_id });
+        log.info("order accepted", { request_id: order.request_id, item_id: order.item_id, user_id: order.user_id });
+        const url = statusUrl(outcome.requestId);
+        return Http.reply(202, { request_id: outcome.requestId, status: "PENDING", ...base, status_url: url }, { location: url });
+      }
+      case "duplicate_request":
+        if (outcome.lookupError) {
+          log.error("could not read the order record for a duplicate", { request_id: order.request_id, error: String(outcome.lookupError) });
+        }
+        return await rejected(outcome.kind, Http.reply(409, {
+          error: outcome.kind, request_id: outcome.requestId, status: outcome.status, status_url: statusUrl(outcome.requestId), ...base,
+        }));
+      case "idempotency_key_reused":
+        return await rejected(outcome.kind, Http.reply(422, {
+          error: outcome.kind, message: "request_id was already used with a different user_id, item_id or amount", ...base,
+        }));
+      case "unknown_item":
+        itemId = undefined; // not on sale: nothing to count it against
+        return await rejected(outcome.kind, Http.reply(404, { error: outcome.kind, item_id: order.item_id, ...base }));
+      case "sold_out":
+        return await rejected(outcome.kind, Http.reply(410, { error: outcome.kind, item_id: order.item_id, ...base }));
+      case "purchase_limit_exceeded":
+        return await rejected(outcome.kind, Http.reply(409, { error: outcome.kind, item_id: order.item_id, ...base }));
+      case "rate_limited":
+        return await rejected(outcome.kind, Http.reply(429, { error: outcome.kind, retry_after_seconds: outcome.retryAfterSeconds, ...base },
+          { "retry-after": String(outcome.retryAfterSeconds) }));
+    }
+  } catch (err) {
+    if (err instanceof ValidationError) return await rejected("validation_failed", Http.validationFailed(err, correlation));
+    if (err instanceof Http.BodyTooLargeError) return await rejected("validation_failed", Http.tooLarge(correlation));
+    if (err instanceof DependencyUnavailableError) {
+      if (err.dependency === "queue") count(Metric.EnqueueFailed);
+      log.warn("dependency unavailable", { dependency: err.dependency, error: err.message });
+      return Http.unavailable(correlation);
+    }
+    if (err instanceof ScriptError) count(Metric.ScriptErrors);
+    log.error("buy failed", { error: (err as Error).message, error_name: (err as Error).name });
+    throw err;
+  } finally {
+    milliseconds(Metric.BuyDuration, performance.now() - started);
+  }
+}
+
+export const handler = middy(buy).use(injectLambdaContext(logger)).use(logMetrics(metrics));

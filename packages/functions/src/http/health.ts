@@ -1,0 +1,17 @@
+import middy from "@middy/core";
+import { injectLambdaContext } from "@aws-lambda-powertools/logger/middleware";
+import { runtime } from "@flash/core/runtime/wire";
+import { logger } from "@flash/core/runtime/telemetry";
+import { Http } from "./http";
+
+/** GET /health: each dependency checked for real. */
+export async function health(): Promise<Http.Result> {
+  const { probes } = runtime();
+  const entries = await Promise.all(
+    Object.entries(probes).map(async ([name, probe]) => [name, await probe.check().then(() => "ok", () => "unavailable")] as const),
+  );
+  const healthy = entries.every(([, state]) => state === "ok");
+  return Http.reply(healthy ? 200 : 503, { status: healthy ? "ok" : "degraded", ...Object.fromEntries(entries) });
+}
+
+export const handler = middy(health).use(injectLambdaContext(logger));

@@ -1,0 +1,26 @@
+import middy from "@middy/core";
+import { injectLambdaContext } from "@aws-lambda-powertools/logger/middleware";
+import { Order } from "@flash/core/domain/order";
+import { OrderLookup } from "@flash/core/domain/lookup";
+import { DependencyUnavailableError, ValidationError } from "@flash/core/domain/errors";
+import { runtime } from "@flash/core/runtime/wire";
+import { logger } from "@flash/core/runtime/telemetry";
+import { Http } from "./http";
+
+/** GET /orders/{request_id}: the order as its buyer sees it. */
+export async function order(event: Http.Event): Promise<Http.Result> {
+  const correlation = Http.correlationId(event);
+  const requestId = Order.requestId.safeParse(event.pathParameters?.request_id ?? "");
+  if (!requestId.success) {
+    return Http.validationFailed(new ValidationError([{ field: "request_id", message: requestId.error.issues[0]!.message }]), correlation);
+  }
+  try {
+    const found = await OrderLookup.find(requestId.data, runtime());
+    return found ? Http.reply(200, found) : Http.reply(404, { error: "not_found", request_id: requestId.data });
+  } catch (err) {
+    if (err instanceof DependencyUnavailableError) return Http.unavailable(correlation);
+    throw err;
+  }
+}
+
+export const handler = middy(order).use(injectLambdaContext(logger));

@@ -1,0 +1,100 @@
+import middy from "@middy/core";
+import { injectLambdaContext } from "@aws-lambda-powertools/logger/middleware";
+import { logMetrics } from "@aws-lambda-powertools/metrics/middleware";
+import { BatchProcessor, EventType, processPartialResponse } from "@aws-lambda-powertools/batch";
+import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from "aws-lambda";
+import { Fulfilment } from "@flash/core/domain/fulfilment";
+import { Order } from "@flash/core/domain/order";
+import { PoisonMessageError } from "@flash/core/domain/errors";
+import { ORDERS_QUEUE } from "@flash/core/contract/resources";
+import { failedMetric, Metric } from "@flash/core/contract/metrics";
+import { runtime } from "@flash/core/runtime/wire";
+import { count, inventoryRemaining, logger, loggerFor, metrics, milliseconds } from "@flash/core/runtime/telemetry";
+
+/**
+ * The queue consumer: each record of a batch is settled on its own; failures go back to the queue as
+ * batch item failures and, after maxReceiveCount receives, to the DLQ by the queue's redrive policy.
+ */
+export namespace Processor {
+  export async function handle(event: SQSEvent, context: Context): Promise<SQSBatchResponse> {
+    const settledItems = new Set<string>();
+    // A BatchProcessor keeps the batch's successes and failures on itself: one per call, so that batches handled
+    // concurrently in one process (the local profile's pollers) never report each other's failures.
+    const batch = new BatchProcessor(EventType.SQS);
+    const response = await processPartialResponse(event, (rec: SQSRecord) => record(rec, settledItems), batch, { context, throwOnFullBatchFailure: false });
+    await reportInventory(settledItems);
+    return response;
+  }
+
+  /** InventoryRemaining once per item per batch: one HMGET each, and a metric must never fail the batch. */
+  async function reportInventory(items: Set<string>): Promise<void> {
+    const { inventory } = runtime();
+    await Promise.all(
+      [...items].map(async (itemId) => {
+        const levels = await inventory.levels(itemId).catch(() => undefined);
+        if (levels) inventoryRemaining(itemId, levels.stock);
+      }),
+    );
+  }
+
+  export function parse(body: string): Order.Message {
+    let json: unknown;
+    try {
+      json = JSON.parse(body);
+    } catch {
+      throw new PoisonMessageError("body is not JSON");
+    }
+    const parsed = Order.Message.safeParse(json);
+    if (!parsed.success) {
+      throw new PoisonMessageError(parsed.error.issues.map((i) => `${i.path.join(".") || "body"}: ${i.message}`).join("; "));
+    }
+    return parsed.data;
+  }
+
+  async function record(rec: SQSRecord, settledItems: Set<string>): Promise<void> {
+    const correlation = rec.messageAttributes?.[ORDERS_QUEUE.correlationAttribute]?.stringValue ?? rec.messageId;
+    const log = loggerFor(correlation, { message_id: rec.messageId });
+    const deps = runtime();
+    let message: Order.Message;
+    try {
+      message = parse(rec.body);
+    } catch (err) {
+      // Retrying cannot fix a malformed message: dead-letter it now, with the reason attached.
+      const reason = `unparseable message: ${(err as Error).message}`;
+      await deps.queue.deadLetter(rec.body, reason, correlation);
+      count(Metric.OrdersDeadLettered);
+      log.error("message dead-lettered", { reason });
+      return;
+    }
+    const started = performance.now();
+    try {
+      const status = await Fulfilment.process(message, deps, correlation);
+      if (status === "WITHDRAWN") {
+        count(Metric.OrdersWithdrawn);
+        log.info("message dropped: its buy call withdrew the admission and answered 503", { request_id: message.request_id });
+        return;
+      }
+      settledItems.add(message.item_id);
+      count(Metric.OrdersProcessed);
+      if (status === "COMPLETED") count(Metric.OrdersCompleted);
+      else {
+        count(Metric.OrdersFailed);
+        count(failedMetric(status));
+      }
+      log.info("order settled", { request_id: message.request_id, item_id: message.item_id, status });
+    } catch (err) {
+      const receives = Number(rec.attributes?.ApproximateReceiveCount ?? 1);
+      const last = receives >= deps.config.MAX_RECEIVE_COUNT;
+      if (last) count(Metric.OrdersDeadLettered);
+      log.warn(last ? "processing failed; the queue moves it to the DLQ" : "processing failed; will retry", {
+        request_id: message.request_id, receives, error: (err as Error).message, error_name: (err as Error).name,
+      });
+      throw err;
+    } finally {
+      milliseconds(Metric.ProcessingDuration, performance.now() - started);
+    }
+  }
+}
+
+/** The SQS event source mapping's target, with ReportBatchItemFailures. */
+export const handler = middy(Processor.handle).use(injectLambdaContext(logger)).use(logMetrics(metrics));

@@ -1,0 +1,142 @@
+import { randomBytes } from "node:crypto";
+import { loadConfig, type Config } from "@flash/core/contract/environment";
+import { ROUTES, type HandlerName } from "@flash/core/contract/routes";
+import { sqsClient } from "@flash/core/adapters/sqs/queue";
+import { useRuntime, wire } from "@flash/core/runtime/wire";
+import { handler as buy } from "@flash/functions/http/buy";
+import { handler as order } from "@flash/functions/http/order";
+import { handler as health } from "@flash/functions/http/health";
+import { handler as admin } from "@flash/functions/http/admin";
+import { handler as processor } from "@flash/functions/queue/processor";
+import { handler as sweeper } from "@flash/functions/schedule/sweeper";
+import { LocalGateway, type Handler } from "./gateway";
+import { lambdaContext } from "./lambda-context";
+import { QueuePoller } from "./queue-poller";
+import { startRedisServer, type RedisServer } from "./redis-server";
+import { createResources, LOCAL_CREDENTIALS, startStandIns, type AwsResources } from "./stand-ins";
+
+/** The handler module behind each name in contract/routes.ts. */
+const HTTP_HANDLERS: Record<HandlerName, Handler> = { buy, order, health, admin };
+
+export interface LocalEngineOptions {
+  /** Default 3000; 0 picks a free port. */
+  port?: number;
+  /** Empty or unset: one is generated. */
+  adminToken?: string;
+  /** Use this Redis instead of starting redis-server. */
+  redisUrl?: string;
+  /** Batches processed at once, like the event source mapping's maximumConcurrency. */
+  processorConcurrency?: number;
+  maxReceiveCount?: number;
+  visibilityTimeoutSeconds?: number;
+  /** How often the reservation sweeper runs, like the EventBridge schedule on AWS (default 60 s; 0 turns it off). */
+  sweepIntervalMs?: number;
+  /**
+   * Settings for the functions, as their environment would carry them (contract/environment.ts): rate limits,
+   * payment simulation, ... With QUEUE_URL, or AWS_ENDPOINT_URL (LocalStack), the engine uses those resources
+   * instead of starting the in-process stand-ins.
+   */
+  env?: Record<string, string | undefined>;
+}
+
+export interface LocalEngine {
+  url: string;
+  adminToken: string;
+  redisUrl: string;
+  config: Config;
+  resources: AwsResources;
+  poller: QueuePoller;
+  /** Run the sweeper now (it also runs on its timer); resolves to the number of reservations expired. */
+  sweep(): Promise<number>;
+  stop(): Promise<void>;
+}
+
+/**
+ * The local profile: one process serving the HTTP API and running the processor the way the SQS event
+ * source mapping does, against a real Redis and fauxqs/dynalite (or LocalStack/AWS when AWS_ENDPOINT_URL
+ * or QUEUE_URL is given). Configuration goes to the handlers as a value; nothing here touches process.env.
+ */
+export async function startLocalEngine(options: LocalEngineOptions = {}): Promise<LocalEngine> {
+  const env = Object.fromEntries(Object.entries(options.env ?? {}).filter(([, v]) => v !== undefined && v !== "")) as Record<string, string>;
+  const defaults = loadConfig(env); // refuses a bad setting before anything starts
+  const adminToken = options.adminToken || randomBytes(16).toString("hex");
+  const maxReceiveCount = options.maxReceiveCount ?? defaults.MAX_RECEIVE_COUNT;
+  const queueSettings = { maxReceiveCount, visibilityTimeoutSeconds: options.visibilityTimeoutSeconds, region: defaults.AWS_REGION };
+
+  const started: { stop(): Promise<void> }[] = []; // stopped in reverse if anything later fails
+  try {
+    const redis: RedisServer | undefined = options.redisUrl ? undefined : await startRedisServer();
+    if (redis) started.push(redis);
+    let resources: AwsResources;
+    let credentials: typeof LOCAL_CREDENTIALS | undefined;
+    if (env.QUEUE_URL) {
+      resources = { queueUrl: env.QUEUE_URL, dlqUrl: env.DLQ_URL ?? "", table: defaults.ORDERS_TABLE, stop: async () => undefined };
+      credentials = env.AWS_ACCESS_KEY_ID ? undefined : LOCAL_CREDENTIALS;
+    } else if (env.AWS_ENDPOINT_URL) {
+      const created = await createResources({ ...queueSettings, sqsEndpoint: env.AWS_ENDPOINT_URL, dynamoEndpoint: env.AWS_ENDPOINT_URL });
+      resources = { ...created, stop: async () => undefined };
+    } else {
+      resources = await startStandIns(queueSettings);
+      started.push(resources);
+      credentials = LOCAL_CREDENTIALS;
+    }
+
+    const config = loadConfig({
+      ...env,
+      REDIS_URL: options.redisUrl ?? redis!.url,
+      QUEUE_URL: resources.queueUrl,
+      DLQ_URL: resources.dlqUrl,
+      ORDERS_TABLE: resources.table,
+      MAX_RECEIVE_COUNT: String(maxReceiveCount),
+      ...(resources.sqsEndpoint ? { AWS_ENDPOINT_URL_SQS: resources.sqsEndpoint } : {}),
+      ...(resources.dynamoEndpoint ? { AWS_ENDPOINT_URL_DYNAMODB: resources.dynamoEndpoint } : {}),
+    });
+    await useRuntime(wire(config, { credentials }));
+    started.push({ stop: () => useRuntime(undefined) });
+
+    const gateway = new LocalGateway(
+      ROUTES.map((route) => ({ method: route.method, path: route.path, handler: HTTP_HANDLERS[route.handler], admin: route.auth === "admin" })),
+      adminToken,
+    );
+    const url = await gateway.listen(options.port ?? 3000);
+    started.push({ stop: () => gateway.close() });
+    const sqs = sqsClient({ ...config, credentials });
+    const poller = new QueuePoller({ sqs, queueUrl: resources.queueUrl, handler: processor, concurrency: options.processorConcurrency ?? 4, region: config.AWS_REGION }).start();
+
+    // The sweeper's schedule: runs never overlap, as one scheduled Lambda invocation at a time would not either.
+    let sweeping: Promise<number> | undefined;
+    const sweep = () =>
+      (sweeping ??= sweeper({ source: "local.timer" }, lambdaContext("sweeper"))
+        .then((r: { expired: number }) => r.expired)
+        .finally(() => (sweeping = undefined)));
+    const sweepEvery = options.sweepIntervalMs ?? 60_000;
+    const timer = sweepEvery > 0 ? setInterval(() => void sweep().catch(() => undefined), sweepEvery) : undefined;
+
+    let stopping: Promise<void> | undefined;
+    return {
+      url,
+      adminToken,
+      redisUrl: config.REDIS_URL,
+      config,
+      resources,
+      poller,
+      sweep,
+      stop() {
+        // Order matters: no new requests, then let batches in flight finish, then drop the services.
+        return (stopping ??= (async () => {
+          await gateway.close();
+          clearInterval(timer);
+          await sweeping?.catch(() => undefined);
+          await poller.stop();
+          sqs.destroy();
+          await useRuntime(undefined);
+          await resources.stop();
+          await redis?.stop();
+        })());
+      },
+    };
+  } catch (err) {
+    for (const s of started.reverse()) await s.stop().catch(() => undefined);
+    throw err;
+  }
+}
