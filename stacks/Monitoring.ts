@@ -4,8 +4,10 @@ import * as cw from "aws-cdk-lib/aws-cloudwatch";
 import { SnsAction } from "aws-cdk-lib/aws-cloudwatch-actions";
 import * as sns from "aws-cdk-lib/aws-sns";
 import { EmailSubscription } from "aws-cdk-lib/aws-sns-subscriptions";
-import { getStageConfig } from "./config.js";
+import { NagSuppressions } from "cdk-nag";
+import { getStageConfig, queueAgeAlarmSeconds, resolveAlarmEmails } from "./config.js";
 import { METRICS_NAMESPACE, SERVICE_NAME } from "./functions.js";
+import { Cache, cacheName } from "./Cache.js";
 import { Orders } from "./Orders.js";
 import { Api } from "./Api.js";
 import { Processor } from "./Processor.js";
@@ -46,21 +48,32 @@ export const ITEM_DIMENSION = "item";
 
 /**
  * Dashboard + alarms. Every alarm notifies the alarm topic (ALARM and OK transitions);
- * the topic has one email subscription per address in the stage config.
+ * the topic has one email subscription per address from ALARM_EMAILS or the stage config
+ * (resolveAlarmEmails, which refuses production without any).
  */
 export function Monitoring({ stack, app }: StackContext) {
   const config = getStageConfig(app.stage);
   const a = config.alarms;
   const { queue, dlq } = use(Orders);
   const { api, buy } = use(Api);
-  const { processor } = use(Processor);
+  const { processor, sweeper } = use(Processor);
+  const { cache } = use(Cache);
   const period = Duration.seconds(a.periodSeconds);
+  const emails = resolveAlarmEmails(app.stage, config);
 
   const topic = new sns.Topic(stack, "AlarmTopic", {
     displayName: `${app.name} ${app.stage} alarms`,
     enforceSSL: true,
   });
-  for (const email of a.emails) topic.addSubscription(new EmailSubscription(email));
+  for (const email of emails) {
+    const subscription = topic.addSubscription(new EmailSubscription(email));
+    NagSuppressions.addResourceSuppressions(subscription, [
+      {
+        id: "Serverless-SNSRedrivePolicy",
+        reason: "An email subscription: SNS retries delivery itself, and a redrive queue would hold alarm notifications nobody reads. The alarms stay visible in CloudWatch and on the dashboard.",
+      },
+    ]);
+  }
   const action = new SnsAction(topic);
 
   const alarm = (id: string, props: Omit<cw.AlarmProps, "alarmName" | "treatMissingData">) => {
@@ -84,7 +97,25 @@ export function Monitoring({ stack, app }: StackContext) {
   const processorThrottles = processor.metricThrottles({ period, statistic: "Sum" });
   const processorInvocations = processor.metricInvocations({ period, statistic: "Sum" });
   const processorConcurrency = processor.metric("ConcurrentExecutions", { period, statistic: "Maximum" });
+  const sweeperErrors = sweeper.metricErrors({ period, statistic: "Sum" });
+  const sweeperInvocations = sweeper.metricInvocations({ period, statistic: "Sum" });
   const buyP99 = buy.metricDuration({ period, statistic: "p99" });
+  // ElastiCache Serverless publishes its metrics with the one dimension clusterId = the cache's name.
+  const cacheMetric = (metricName: "ThrottledCmds" | "ElastiCacheProcessingUnits") =>
+    new cw.Metric({
+      namespace: "AWS/ElastiCache",
+      metricName,
+      dimensionsMap: { clusterId: cacheName(app.stage, app.name) },
+      statistic: "Sum",
+      period,
+    });
+  const cacheThrottled = cacheMetric("ThrottledCmds");
+  const cacheEcpuPercent = new cw.MathExpression({
+    expression: `100 * ecpu / PERIOD(ecpu) / ${config.cache.maxEcpuPerSecond}`,
+    usingMetrics: { ecpu: cacheMetric("ElastiCacheProcessingUnits") },
+    label: `ECPU/s in % of the ${config.cache.maxEcpuPerSecond} limit`,
+    period,
+  });
   const apiMetric = (metricName: "5xx" | "4xx" | "Count") =>
     new cw.Metric({ namespace: "AWS/ApiGateway", metricName, dimensionsMap: { ApiId: api.httpApiId, Stage: "$default" }, statistic: "Sum", period });
   const api5xx = apiMetric("5xx");
@@ -146,6 +177,38 @@ export function Monitoring({ stack, app }: StackContext) {
     comparisonOperator: cw.ComparisonOperator.GREATER_THAN_THRESHOLD,
     evaluationPeriods,
   });
+  alarm("SweeperErrors", {
+    alarmDescription: "The reservation sweeper failed: expired holds are not being released.",
+    metric: sweeperErrors,
+    threshold: a.sweeperErrors,
+    comparisonOperator: cw.ComparisonOperator.GREATER_THAN_THRESHOLD,
+    evaluationPeriods,
+  });
+  alarm("QueueOldestMessageAge", {
+    alarmDescription:
+      `The oldest order in the orders queue waited more than ${queueAgeAlarmSeconds(config)} s, a third of the ` +
+      `reservation TTL (${config.sweeper.reservationTtlSeconds} s): the sweeper may expire holds whose message is still queued.`,
+    metric: queueAge,
+    threshold: queueAgeAlarmSeconds(config),
+    comparisonOperator: cw.ComparisonOperator.GREATER_THAN_THRESHOLD,
+    evaluationPeriods: 1,
+  });
+  if (cache) {
+    alarm("CacheThrottled", {
+      alarmDescription: "ElastiCache Serverless throttled commands (ThrottledCmds): the ECPU limit was hit or traffic grew faster than the cache scales.",
+      metric: cacheThrottled,
+      threshold: a.cacheThrottledCmds,
+      comparisonOperator: cw.ComparisonOperator.GREATER_THAN_THRESHOLD,
+      evaluationPeriods: 1,
+    });
+    alarm("CacheEcpuHigh", {
+      alarmDescription: `The cache consumed more than ${a.cacheEcpuPercent} % of its ECPU/s limit (cache.maxEcpuPerSecond = ${config.cache.maxEcpuPerSecond}).`,
+      metric: cacheEcpuPercent,
+      threshold: a.cacheEcpuPercent,
+      comparisonOperator: cw.ComparisonOperator.GREATER_THAN_THRESHOLD,
+      evaluationPeriods,
+    });
+  }
   alarm("Api5xx", {
     alarmDescription: "The HTTP API returned 5xx responses.",
     metric: api5xx,
@@ -186,8 +249,8 @@ export function Monitoring({ stack, app }: StackContext) {
   // --- dashboard -----------------------------------------------------------------------
   const dashboardName = app.logicalPrefixedName("dashboard");
   const dashboard = new cw.Dashboard(stack, "Dashboard", { dashboardName });
-  const graph = (title: string, left: cw.IMetric[], right: cw.IMetric[] = []) =>
-    new cw.GraphWidget({ title, left, right, width: 12, height: 6 });
+  const graph = (title: string, left: cw.IMetric[], right: cw.IMetric[] = [], rightAnnotations?: cw.HorizontalAnnotation[]) =>
+    new cw.GraphWidget({ title, left, right, width: 12, height: 6, rightAnnotations });
   dashboard.addWidgets(
     new cw.TextWidget({
       markdown: `# ${app.name} / ${app.stage}\nOrders: POST /buy -> SQS \`orders\` -> processor -> DynamoDB. Custom metrics: namespace \`${METRICS_NAMESPACE}\`, dimensions \`service=${SERVICE_NAME}\`, \`stage=${app.stage}\`.`,
@@ -229,12 +292,18 @@ export function Monitoring({ stack, app }: StackContext) {
     graph("HTTP API requests / 4xx / 5xx", [apiCount], [api4xx, api5xx]),
   );
   dashboard.addWidgets(
-    graph("Orders queue depth", [queueVisible, queueInFlight], [queueAge.with({ label: "oldest message age (s)" })]),
+    graph("Orders queue depth", [queueVisible, queueInFlight], [queueAge.with({ label: "oldest message age (s)" })], [
+      { value: queueAgeAlarmSeconds(config), label: "age alarm (TTL / 3)" },
+    ]),
     graph("DLQ depth / oldest age", [dlqVisible], [dlqAge.with({ label: "oldest message age (s)" })]),
   );
   dashboard.addWidgets(
     graph("Processor invocations / concurrency", [processorInvocations], [processorConcurrency]),
     graph("Processor errors / throttles", [processorErrors, processorThrottles]),
+  );
+  dashboard.addWidgets(
+    graph("Sweeper invocations / errors", [sweeperInvocations], [sweeperErrors]),
+    ...(cache ? [graph("Cache ECPU (% of limit) / throttled commands", [cacheEcpuPercent], [cacheThrottled])] : []),
   );
   dashboard.addWidgets(
     graph("Processing duration (ms)", [appMetric("ProcessingDuration", "p50"), processingP99], [appMetric("OrdersProcessed")]),

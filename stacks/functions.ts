@@ -1,7 +1,8 @@
 import { Function as SstFunction, use, type App, type FunctionProps, type Stack } from "sst/constructs";
 import { RemovalPolicy } from "aws-cdk-lib";
-import type * as iam from "aws-cdk-lib/aws-iam";
+import * as iam from "aws-cdk-lib/aws-iam";
 import * as logs from "aws-cdk-lib/aws-logs";
+import { NagSuppressions } from "cdk-nag";
 import { getStageConfig } from "./config.js";
 import { Network } from "./Network.js";
 import { Cache } from "./Cache.js";
@@ -72,12 +73,28 @@ export interface AppFunctionProps {
   timeoutSeconds: number;
   memoryMb: number;
   description?: string;
+  /** Reserved concurrency; none (the account's unreserved pool) if unset. */
+  reservedConcurrency?: number;
 }
+
+/**
+ * The EC2 network-interface actions that AWSLambdaVPCAccessExecutionRole allows on "*" so that the Lambda service can
+ * manage the function's ENIs. Function code never needs them: each function's role denies them for calls made from
+ * its own code (condition lambda:SourceFunctionArn), as the AWS Lambda developer guide documents.
+ */
+export const ENI_ACTIONS_DENIED_TO_CODE = [
+  "ec2:CreateNetworkInterface",
+  "ec2:DeleteNetworkInterface",
+  "ec2:DescribeNetworkInterfaces",
+  "ec2:DetachNetworkInterface",
+  "ec2:AssignPrivateIpAddresses",
+  "ec2:UnassignPrivateIpAddresses",
+];
 
 /**
  * An SST Function with the app's environment, its own log group (retention from the stage
  * config; no LogRetention custom resource) and, outside dev mode, placed in the isolated
- * subnets with the Lambda security group.
+ * subnets with the Lambda security group, its code denied the ENI actions of the VPC policy.
  */
 export function createFunction(stack: Stack, id: string, props: AppFunctionProps): SstFunction {
   const app = stack.node.root as App;
@@ -94,7 +111,7 @@ export function createFunction(stack: Stack, id: string, props: AppFunctionProps
     throw new Error("Network stack did not create a VPC");
   }
 
-  return new SstFunction(stack, id, {
+  const fn = new SstFunction(stack, id, {
     handler: props.handler,
     description: props.description,
     timeout: props.timeoutSeconds,
@@ -102,8 +119,47 @@ export function createFunction(stack: Stack, id: string, props: AppFunctionProps
     environment: functionEnvironment(app),
     permissions: props.permissions ?? [],
     logGroup,
+    ...(props.reservedConcurrency !== undefined ? { reservedConcurrentExecutions: props.reservedConcurrency } : {}),
     ...(inVpc
       ? { vpc, vpcSubnets: subnets, securityGroups: [lambdaSecurityGroup!] }
       : {}),
   });
+
+  if (inVpc) {
+    // A policy of its own, not a statement in the role's default policy: the function depends on its default policy,
+    // and this statement needs the function's ARN (a cycle otherwise).
+    new iam.Policy(stack, `${id}DenyEniFromCode`, {
+      roles: [fn.role!],
+      statements: [
+        new iam.PolicyStatement({
+          effect: iam.Effect.DENY,
+          actions: ENI_ACTIONS_DENIED_TO_CODE,
+          resources: ["*"],
+          conditions: { ArnEquals: { "lambda:SourceFunctionArn": fn.functionArn } },
+        }),
+      ],
+    });
+  }
+
+  NagSuppressions.addResourceSuppressions(fn.role!, [
+    {
+      id: "AwsSolutions-IAM4",
+      reason: "CDK attaches AWSLambdaBasicExecutionRole (logs) and, in the VPC, AWSLambdaVPCAccessExecutionRole (the ENIs Lambda creates for the function, which need Resource *). Function code is denied the ENI actions by its DenyEniFromCode policy.",
+      appliesTo: [
+        "Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole",
+        "Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaVPCAccessExecutionRole",
+      ],
+    },
+  ]);
+  const pinnedRuntime = `${RUNTIME} is pinned on purpose (RUNTIME in stacks/functions.ts): a Node LTS that Lambda supports and SST 2.49.8 defaults to. Moving to a new Node major (nodejs24.x) is its own change, tested on its own.`;
+  NagSuppressions.addResourceSuppressions(fn, [
+    { id: "AwsSolutions-L1", reason: pinnedRuntime },
+    { id: "Serverless-LambdaLatestVersion", reason: pinnedRuntime },
+    {
+      id: "Serverless-LambdaTracing",
+      reason: "X-Ray is off on purpose: it needs xray:PutTraceSegments on Resource *, and the app follows requests with correlation ids in its logs and EMF metrics instead.",
+    },
+  ]);
+
+  return fn;
 }
