@@ -4,63 +4,52 @@ import * as cw from "aws-cdk-lib/aws-cloudwatch";
 import { SnsAction } from "aws-cdk-lib/aws-cloudwatch-actions";
 import * as sns from "aws-cdk-lib/aws-sns";
 import { EmailSubscription } from "aws-cdk-lib/aws-sns-subscriptions";
-import { getStageConfig } from "./config.js";
-import { METRICS_NAMESPACE, SERVICE_NAME } from "./functions.js";
+import { NagSuppressions } from "cdk-nag";
+import { getStageConfig, queueAgeAlarmSeconds, resolveAlarmEmails } from "./config.js";
+import { failedMetric, Metric, METRICS_NAMESPACE, rejectedMetric, SERVICE_NAME } from "@flash/core/contract/metrics";
+import { Order } from "@flash/core/domain/order";
+import { Cache, cacheName } from "./Cache.js";
 import { Orders } from "./Orders.js";
 import { Api } from "./Api.js";
 import { Processor } from "./Processor.js";
 
 /**
- * The app's custom EMF metrics: namespace FlashSale, dimension `stage`. Powertools Metrics
- * always adds a `service` dimension too (POWERTOOLS_SERVICE_NAME, set on every function), so
- * the published dimension set is {service, stage} and the dashboard queries exactly that.
+ * The app's custom EMF metrics (contract/metrics.ts): namespace FlashSale, dimension `stage`. Powertools Metrics
+ * always adds a `service` dimension too (POWERTOOLS_SERVICE_NAME, set on every function), so the published
+ * dimension set is {service, stage} and the dashboard queries exactly that.
  */
-export const APP_METRICS = [
-  "OrdersReceived",
-  "OrdersAccepted",
-  "OrdersRejected",
-  "EnqueueFailed",
-  "BuyDuration",
-  "RejectedValidationFailed",
-  "RejectedDuplicateRequest",
-  "RejectedIdempotencyKeyReused",
-  "RejectedUnknownItem",
-  "RejectedRateLimited",
-  "RejectedPurchaseLimitExceeded",
-  "RejectedSoldOut",
-  "OrdersProcessed",
-  "OrdersCompleted",
-  "OrdersFailed",
-  "FailedSoldOut",
-  "FailedLimit",
-  "FailedPayment",
-  "FailedExpired",
-  "OrdersDeadLettered",
-  "OrdersExpired",
-  "ProcessingDuration",
-  "InventoryRemaining",
-] as const;
 
 /** The one metric with a second dimension (`item`): one series per item on sale, see docs/metrics.md. */
 export const ITEM_DIMENSION = "item";
 
 /**
  * Dashboard + alarms. Every alarm notifies the alarm topic (ALARM and OK transitions);
- * the topic has one email subscription per address in the stage config.
+ * the topic has one email subscription per address from ALARM_EMAILS or the stage config
+ * (resolveAlarmEmails, which refuses production without any).
  */
 export function Monitoring({ stack, app }: StackContext) {
   const config = getStageConfig(app.stage);
   const a = config.alarms;
   const { queue, dlq } = use(Orders);
   const { api, buy } = use(Api);
-  const { processor } = use(Processor);
+  const { processor, sweeper } = use(Processor);
+  const { cache } = use(Cache);
   const period = Duration.seconds(a.periodSeconds);
+  const emails = resolveAlarmEmails(app.stage, config);
 
   const topic = new sns.Topic(stack, "AlarmTopic", {
     displayName: `${app.name} ${app.stage} alarms`,
     enforceSSL: true,
   });
-  for (const email of a.emails) topic.addSubscription(new EmailSubscription(email));
+  for (const email of emails) {
+    const subscription = topic.addSubscription(new EmailSubscription(email));
+    NagSuppressions.addResourceSuppressions(subscription, [
+      {
+        id: "Serverless-SNSRedrivePolicy",
+        reason: "An email subscription: SNS retries delivery itself, and a redrive queue would hold alarm notifications nobody reads. The alarms stay visible in CloudWatch and on the dashboard.",
+      },
+    ]);
+  }
   const action = new SnsAction(topic);
 
   const alarm = (id: string, props: Omit<cw.AlarmProps, "alarmName" | "treatMissingData">) => {
@@ -84,13 +73,31 @@ export function Monitoring({ stack, app }: StackContext) {
   const processorThrottles = processor.metricThrottles({ period, statistic: "Sum" });
   const processorInvocations = processor.metricInvocations({ period, statistic: "Sum" });
   const processorConcurrency = processor.metric("ConcurrentExecutions", { period, statistic: "Maximum" });
+  const sweeperErrors = sweeper.metricErrors({ period, statistic: "Sum" });
+  const sweeperInvocations = sweeper.metricInvocations({ period, statistic: "Sum" });
   const buyP99 = buy.metricDuration({ period, statistic: "p99" });
+  // ElastiCache Serverless publishes its metrics with the one dimension clusterId = the cache's name.
+  const cacheMetric = (metricName: "ThrottledCmds" | "ElastiCacheProcessingUnits") =>
+    new cw.Metric({
+      namespace: "AWS/ElastiCache",
+      metricName,
+      dimensionsMap: { clusterId: cacheName(app.stage, app.name) },
+      statistic: "Sum",
+      period,
+    });
+  const cacheThrottled = cacheMetric("ThrottledCmds");
+  const cacheEcpuPercent = new cw.MathExpression({
+    expression: `100 * ecpu / PERIOD(ecpu) / ${config.cache.maxEcpuPerSecond}`,
+    usingMetrics: { ecpu: cacheMetric("ElastiCacheProcessingUnits") },
+    label: `ECPU/s in % of the ${config.cache.maxEcpuPerSecond} limit`,
+    period,
+  });
   const apiMetric = (metricName: "5xx" | "4xx" | "Count") =>
     new cw.Metric({ namespace: "AWS/ApiGateway", metricName, dimensionsMap: { ApiId: api.httpApiId, Stage: "$default" }, statistic: "Sum", period });
   const api5xx = apiMetric("5xx");
   const api4xx = apiMetric("4xx");
   const apiCount = apiMetric("Count");
-  const appMetric = (metricName: (typeof APP_METRICS)[number], statistic = "Sum") =>
+  const appMetric = (metricName: string, statistic = "Sum") =>
     new cw.Metric({
       namespace: METRICS_NAMESPACE,
       metricName,
@@ -99,13 +106,13 @@ export function Monitoring({ stack, app }: StackContext) {
       period,
     });
 
-  const processingP99 = appMetric("ProcessingDuration", "p99");
+  const processingP99 = appMetric(Metric.ProcessingDuration, "p99");
   // Alarms cannot use SEARCH: the item-less InventoryRemaining series carries every item's value, so its
   // Minimum is the lowest stock among the items settled in the period.
-  const inventoryMin = appMetric("InventoryRemaining", "Minimum");
+  const inventoryMin = appMetric(Metric.InventoryRemaining, "Minimum");
   const failureRate = new cw.MathExpression({
     expression: "IF(processed > 0, 100 * failed / processed, 0)",
-    usingMetrics: { failed: appMetric("OrdersFailed"), processed: appMetric("OrdersProcessed") },
+    usingMetrics: { failed: appMetric(Metric.OrdersFailed), processed: appMetric(Metric.OrdersProcessed) },
     label: "failure rate (%)",
     period,
   });
@@ -146,6 +153,38 @@ export function Monitoring({ stack, app }: StackContext) {
     comparisonOperator: cw.ComparisonOperator.GREATER_THAN_THRESHOLD,
     evaluationPeriods,
   });
+  alarm("SweeperErrors", {
+    alarmDescription: "The reservation sweeper failed: expired holds are not being released.",
+    metric: sweeperErrors,
+    threshold: a.sweeperErrors,
+    comparisonOperator: cw.ComparisonOperator.GREATER_THAN_THRESHOLD,
+    evaluationPeriods,
+  });
+  alarm("QueueOldestMessageAge", {
+    alarmDescription:
+      `The oldest order in the orders queue waited more than ${queueAgeAlarmSeconds(config)} s, a third of the ` +
+      `reservation TTL (${config.sweeper.reservationTtlSeconds} s): the sweeper may expire holds whose message is still queued.`,
+    metric: queueAge,
+    threshold: queueAgeAlarmSeconds(config),
+    comparisonOperator: cw.ComparisonOperator.GREATER_THAN_THRESHOLD,
+    evaluationPeriods: 1,
+  });
+  if (cache) {
+    alarm("CacheThrottled", {
+      alarmDescription: "ElastiCache Serverless throttled commands (ThrottledCmds): the ECPU limit was hit or traffic grew faster than the cache scales.",
+      metric: cacheThrottled,
+      threshold: a.cacheThrottledCmds,
+      comparisonOperator: cw.ComparisonOperator.GREATER_THAN_THRESHOLD,
+      evaluationPeriods: 1,
+    });
+    alarm("CacheEcpuHigh", {
+      alarmDescription: `The cache consumed more than ${a.cacheEcpuPercent} % of its ECPU/s limit (cache.maxEcpuPerSecond = ${config.cache.maxEcpuPerSecond}).`,
+      metric: cacheEcpuPercent,
+      threshold: a.cacheEcpuPercent,
+      comparisonOperator: cw.ComparisonOperator.GREATER_THAN_THRESHOLD,
+      evaluationPeriods,
+    });
+  }
   alarm("Api5xx", {
     alarmDescription: "The HTTP API returned 5xx responses.",
     metric: api5xx,
@@ -186,8 +225,8 @@ export function Monitoring({ stack, app }: StackContext) {
   // --- dashboard -----------------------------------------------------------------------
   const dashboardName = app.logicalPrefixedName("dashboard");
   const dashboard = new cw.Dashboard(stack, "Dashboard", { dashboardName });
-  const graph = (title: string, left: cw.IMetric[], right: cw.IMetric[] = []) =>
-    new cw.GraphWidget({ title, left, right, width: 12, height: 6 });
+  const graph = (title: string, left: cw.IMetric[], right: cw.IMetric[] = [], rightAnnotations?: cw.HorizontalAnnotation[]) =>
+    new cw.GraphWidget({ title, left, right, width: 12, height: 6, rightAnnotations });
   dashboard.addWidgets(
     new cw.TextWidget({
       markdown: `# ${app.name} / ${app.stage}\nOrders: POST /buy -> SQS \`orders\` -> processor -> DynamoDB. Custom metrics: namespace \`${METRICS_NAMESPACE}\`, dimensions \`service=${SERVICE_NAME}\`, \`stage=${app.stage}\`.`,
@@ -197,39 +236,32 @@ export function Monitoring({ stack, app }: StackContext) {
   );
   dashboard.addWidgets(
     graph("Traffic: orders received / accepted / rejected", [
-      appMetric("OrdersReceived"),
-      appMetric("OrdersAccepted"),
-      appMetric("OrdersRejected"),
+      appMetric(Metric.OrdersReceived),
+      appMetric(Metric.OrdersAccepted),
+      appMetric(Metric.OrdersRejected),
     ]),
-    graph("Outcomes: orders completed / failed", [appMetric("OrdersCompleted"), appMetric("OrdersFailed")], [failureRate]),
+    graph("Outcomes: orders completed / failed", [appMetric(Metric.OrdersCompleted), appMetric(Metric.OrdersFailed)], [failureRate]),
   );
   dashboard.addWidgets(
     graph("Rejections by reason", [
-      appMetric("RejectedValidationFailed"),
-      appMetric("RejectedDuplicateRequest"),
-      appMetric("RejectedIdempotencyKeyReused"),
-      appMetric("RejectedUnknownItem"),
-      appMetric("RejectedRateLimited"),
-      appMetric("RejectedPurchaseLimitExceeded"),
-      appMetric("RejectedSoldOut"),
-    ], [appMetric("EnqueueFailed")]),
+      ...Order.REJECTION_REASONS.map((reason) => appMetric(rejectedMetric(reason))),
+    ], [appMetric(Metric.EnqueueFailed)]),
     graph("Processor outcomes: sold out / limit / payment / expired / dead-lettered", [
-      appMetric("FailedSoldOut"),
-      appMetric("FailedLimit"),
-      appMetric("FailedPayment"),
-      appMetric("FailedExpired"),
-      appMetric("OrdersExpired"),
-      appMetric("OrdersDeadLettered"),
+      ...Order.FINAL_STATUSES.filter((s): s is Order.FailureStatus => s !== "COMPLETED").map((status) => appMetric(failedMetric(status))),
+      appMetric(Metric.OrdersExpired),
+      appMetric(Metric.OrdersDeadLettered),
     ]),
   );
   dashboard.addWidgets(
-    graph("Buy latency (ms)", [appMetric("BuyDuration", "p50"), appMetric("BuyDuration", "p99")], [
+    graph("Buy latency (ms)", [appMetric(Metric.BuyDuration, "p50"), appMetric(Metric.BuyDuration, "p99")], [
       buyP99.with({ label: "buy Lambda Duration p99" }),
     ]),
     graph("HTTP API requests / 4xx / 5xx", [apiCount], [api4xx, api5xx]),
   );
   dashboard.addWidgets(
-    graph("Orders queue depth", [queueVisible, queueInFlight], [queueAge.with({ label: "oldest message age (s)" })]),
+    graph("Orders queue depth", [queueVisible, queueInFlight], [queueAge.with({ label: "oldest message age (s)" })], [
+      { value: queueAgeAlarmSeconds(config), label: "age alarm (TTL / 3)" },
+    ]),
     graph("DLQ depth / oldest age", [dlqVisible], [dlqAge.with({ label: "oldest message age (s)" })]),
   );
   dashboard.addWidgets(
@@ -237,7 +269,11 @@ export function Monitoring({ stack, app }: StackContext) {
     graph("Processor errors / throttles", [processorErrors, processorThrottles]),
   );
   dashboard.addWidgets(
-    graph("Processing duration (ms)", [appMetric("ProcessingDuration", "p50"), processingP99], [appMetric("OrdersProcessed")]),
+    graph("Sweeper invocations / errors", [sweeperInvocations], [sweeperErrors]),
+    ...(cache ? [graph("Cache ECPU (% of limit) / throttled commands", [cacheEcpuPercent], [cacheThrottled])] : []),
+  );
+  dashboard.addWidgets(
+    graph("Processing duration (ms)", [appMetric(Metric.ProcessingDuration, "p50"), processingP99], [appMetric(Metric.OrdersProcessed)]),
     graph("Inventory remaining per item", [inventoryPerItem]),
   );
   dashboard.addWidgets(

@@ -1,5 +1,9 @@
 import type { StackContext } from "sst/constructs";
+import { RemovalPolicy } from "aws-cdk-lib";
 import * as ec2 from "aws-cdk-lib/aws-ec2";
+import * as logs from "aws-cdk-lib/aws-logs";
+import { NagSuppressions } from "cdk-nag";
+import { getStageConfig } from "./config.js";
 
 /** The port ElastiCache Serverless (Valkey) listens on for the primary endpoint. */
 export const CACHE_PORT = 6379;
@@ -24,11 +28,14 @@ export interface NetworkOutputs {
  * Lambda logs (and the EMF metrics in them) are shipped by the Lambda service itself and
  * need no endpoint.
  *
+ * Stages with `vpcFlowLogs` (production) record the VPC's flow logs (all traffic) in CloudWatch Logs.
+ *
  * In dev mode (`sst dev`) nothing is created: functions run on the developer's machine
  * and talk to a Redis given by REDIS_URL.
  */
 export function Network({ stack, app }: StackContext): NetworkOutputs {
   if (app.mode === "dev") return {};
+  const config = getStageConfig(app.stage);
 
   const vpc = new ec2.Vpc(stack, "Vpc", {
     maxAzs: 2,
@@ -36,6 +43,24 @@ export function Network({ stack, app }: StackContext): NetworkOutputs {
     subnetConfiguration: [{ name: "isolated", subnetType: ec2.SubnetType.PRIVATE_ISOLATED, cidrMask: 22 }],
   });
   const subnets: ec2.SubnetSelection = { subnetType: ec2.SubnetType.PRIVATE_ISOLATED };
+
+  if (config.vpcFlowLogs) {
+    const flowLogGroup = new logs.LogGroup(stack, "VpcFlowLogs", {
+      retention: logs.RetentionDays[config.logRetention.toUpperCase() as keyof typeof logs.RetentionDays],
+      removalPolicy: config.retainData ? RemovalPolicy.RETAIN : RemovalPolicy.DESTROY,
+    });
+    vpc.addFlowLog("FlowLog", {
+      destination: ec2.FlowLogDestination.toCloudWatchLogs(flowLogGroup),
+      trafficType: ec2.FlowLogTrafficType.ALL,
+    });
+  } else {
+    NagSuppressions.addResourceSuppressions(vpc, [
+      {
+        id: "AwsSolutions-VPC7",
+        reason: "Flow logs are a per-stage setting (vpcFlowLogs in stacks/config.ts), on for production. Other stages carry test traffic only, and the VPC has no internet gateway or NAT.",
+      },
+    ]);
+  }
 
   const lambdaSecurityGroup = new ec2.SecurityGroup(stack, "LambdaSg", {
     vpc,

@@ -1,41 +1,10 @@
 import type { StackContext } from "sst/constructs";
 import { Duration, RemovalPolicy } from "aws-cdk-lib";
-import * as iam from "aws-cdk-lib/aws-iam";
 import * as sqs from "aws-cdk-lib/aws-sqs";
 import * as dynamodb from "aws-cdk-lib/aws-dynamodb";
-import { getStageConfig } from "./config.js";
+import { NagSuppressions } from "cdk-nag";
+import { getStageConfig, VISIBILITY_TIMEOUT_FACTOR } from "./config.js";
 import { ORDERS_TABLE } from "@flash/core/contract/resources";
-
-/** SQS requires the queue's visibility timeout to be >= the consumer function timeout; AWS recommends 6x. */
-export const VISIBILITY_TIMEOUT_FACTOR = 6;
-
-/**
- * TLS-only guard, like CDK's `enforceSSL` but with an explicit action list: CDK's version
- * denies `sqs:*`, and this app keeps wildcard actions out of every policy document.
- */
-export const SQS_TLS_ONLY_ACTIONS = [
-  "sqs:SendMessage",
-  "sqs:ReceiveMessage",
-  "sqs:DeleteMessage",
-  "sqs:ChangeMessageVisibility",
-  "sqs:GetQueueAttributes",
-  "sqs:GetQueueUrl",
-  "sqs:PurgeQueue",
-  "sqs:SetQueueAttributes",
-  "sqs:StartMessageMoveTask",
-];
-
-function denyInsecureTransport(queue: sqs.Queue): void {
-  queue.addToResourcePolicy(
-    new iam.PolicyStatement({
-      effect: iam.Effect.DENY,
-      principals: [new iam.AnyPrincipal()],
-      actions: SQS_TLS_ONLY_ACTIONS,
-      resources: [queue.queueArn],
-      conditions: { Bool: { "aws:SecureTransport": "false" } },
-    }),
-  );
-}
 
 export interface OrdersOutputs {
   queue: sqs.Queue;
@@ -55,8 +24,16 @@ export function Orders({ stack, app }: StackContext): OrdersOutputs {
     queueName: app.logicalPrefixedName("orders-dlq"),
     retentionPeriod: Duration.days(14),
     encryption: sqs.QueueEncryption.SQS_MANAGED,
+    // Resource policy denying every request not made over TLS (aws:SecureTransport false).
+    enforceSSL: true,
     removalPolicy,
   });
+  NagSuppressions.addResourceSuppressions(dlq, [
+    {
+      id: "Serverless-SQSRedrivePolicy",
+      reason: "This is the dead-letter queue of the orders queue; a DLQ of the DLQ would only move the same messages again. DlqNotEmpty and DlqOldestMessageAge alarm on it.",
+    },
+  ]);
 
   const queue = new sqs.Queue(stack, "OrdersQueue", {
     queueName: app.logicalPrefixedName("orders"),
@@ -64,6 +41,7 @@ export function Orders({ stack, app }: StackContext): OrdersOutputs {
     retentionPeriod: Duration.days(config.queue.retentionDays),
     deadLetterQueue: { queue: dlq, maxReceiveCount: config.queue.maxReceiveCount },
     encryption: sqs.QueueEncryption.SQS_MANAGED,
+    enforceSSL: true,
     removalPolicy,
   });
 
@@ -77,6 +55,14 @@ export function Orders({ stack, app }: StackContext): OrdersOutputs {
     deletionProtection: config.retainData,
     removalPolicy,
   });
+  if (!config.pointInTimeRecovery) {
+    NagSuppressions.addResourceSuppressions(table, [
+      {
+        id: "AwsSolutions-DDB3",
+        reason: "Point-in-time recovery is a per-stage setting (pointInTimeRecovery in stacks/config.ts), on for production and staging. The other stages are ephemeral and delete their table with the stage.",
+      },
+    ]);
+  }
 
   // Orders by item, for reconcile and the sale report. Only the attributes they read are projected (cheaper writes).
   table.addGlobalSecondaryIndex({
@@ -86,9 +72,6 @@ export function Orders({ stack, app }: StackContext): OrdersOutputs {
     projectionType: dynamodb.ProjectionType.INCLUDE,
     nonKeyAttributes: [...ORDERS_TABLE.byItem.projected],
   });
-
-  denyInsecureTransport(dlq);
-  denyInsecureTransport(queue);
 
   stack.addOutputs({
     QueueUrl: queue.queueUrl,

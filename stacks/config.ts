@@ -15,9 +15,50 @@ export type LogRetention =
   | "six_months"
   | "one_year";
 
+/**
+ * Account-wide quotas every stage of this app shares with everything else in the account and region. The AWS
+ * defaults unless Service Quotas has raised them for the account: raise a value here only after AWS approved it.
+ */
+export interface AccountQuotas {
+  /** Lambda "Concurrent executions" (default 1,000). AWS keeps at least 100 of it unreserved. */
+  lambdaConcurrency: number;
+  /** API Gateway "Throttle rate" in requests per second (default 10,000), shared by every API in the region. */
+  apiRatePerSecond: number;
+  /** API Gateway "Throttle burst rate" (default 5,000), shared by every API in the region. */
+  apiBurst: number;
+}
+
+/** The AWS defaults of the quotas above (Lambda concurrency; API Gateway account throttle rate and burst). */
+export const AWS_DEFAULT_QUOTAS: AccountQuotas = { lambdaConcurrency: 1_000, apiRatePerSecond: 10_000, apiBurst: 5_000 };
+
+/** Lambda refuses reservations that would leave less than this much of the account's concurrency unreserved. */
+export const MIN_UNRESERVED_CONCURRENCY = 100;
+
+/**
+ * The share of the account's Lambda concurrency one stage may reserve. The rest stays unreserved for the API
+ * functions (buy, order, health, admin run on the unreserved pool) and for the other stages in the account.
+ */
+export const MAX_RESERVED_SHARE = 0.25;
+
+/** The sweeper runs one sweep at a time: a second concurrent run would only race the first over the same holds. */
+export const SWEEPER_RESERVED_CONCURRENCY = 1;
+
+/** SQS requires the queue's visibility timeout to be >= the consumer function timeout; AWS recommends 6x. */
+export const VISIBILITY_TIMEOUT_FACTOR = 6;
+
+/** AWS recommends a redrive maxReceiveCount of at least 5 for queues consumed by a Lambda event source mapping. */
+export const MIN_MAX_RECEIVE_COUNT = 5;
+
+/** The environment variable that, at deploy (synth) time, replaces `alarms.emails`: comma-separated addresses. */
+export const ALARM_EMAILS_ENV = "ALARM_EMAILS";
+
 export interface StageConfig {
   /** Keep table, queues and cache when the stack is removed (DeletionPolicy Retain). */
   retainData: boolean;
+  /** VPC flow logs (all traffic) to CloudWatch Logs, with `logRetention`. */
+  vpcFlowLogs: boolean;
+  /** The account's quotas this stage is checked against (see AccountQuotas). */
+  accountQuotas: AccountQuotas;
   /** DynamoDB point-in-time recovery on the orders table. */
   pointInTimeRecovery: boolean;
   /** Retention of Lambda and API access log groups. */
@@ -50,21 +91,27 @@ export interface StageConfig {
     maxBatchingWindowSeconds: number;
     /** ScalingConfig.MaximumConcurrency (2..1000). */
     maxConcurrency: number;
+    /**
+     * Reserved concurrency of the processor, >= maxConcurrency: the mapping can always run maxConcurrency
+     * batches, whatever the API functions of the account are doing (no throttles that burn receive counts).
+     */
+    reservedConcurrency: number;
   };
 
-  /** The reservation sweeper (packages/functions/src/sweeper.ts) on an EventBridge schedule. */
+  /** The reservation sweeper (packages/functions/src/schedule/sweeper.ts) on an EventBridge schedule. */
   sweeper: {
     /** Run every this many minutes. */
     rateMinutes: number;
     /**
      * Admissions older than this that were never settled are released as FAILED_EXPIRED. Must exceed the time the
      * queue can still retry an order (visibility timeout x maxReceiveCount), or the sweeper would expire live orders.
+     * The orders queue's oldest-message alarm fires at a third of it (see queueAgeAlarmSeconds).
      */
     reservationTtlSeconds: number;
   };
 
   queue: {
-    /** Redrive to the DLQ after this many receives. */
+    /** Redrive to the DLQ after this many receives (>= 5, as AWS recommends for Lambda consumers). */
     maxReceiveCount: number;
     /** Retention of the main queue. The DLQ always keeps 14 days. */
     retentionDays: number;
@@ -78,7 +125,7 @@ export interface StageConfig {
   };
 
   api: {
-    /** Default route throttling of the HTTP API $default stage. */
+    /** Default route throttling of the HTTP API $default stage; within accountQuotas.apiRatePerSecond / apiBurst. */
     throttleRate: number;
     throttleBurst: number;
     /** Storefront origins allowed by CORS. */
@@ -86,14 +133,25 @@ export interface StageConfig {
   };
 
   alarms: {
-    /** Email addresses subscribed to the alarm topic. */
+    /**
+     * Email addresses subscribed to the alarm topic. The ALARM_EMAILS environment variable (comma-separated), when
+     * set at deploy time, replaces this list. Placeholder domains (example.com, *.test, ...) are refused.
+     */
     emails: string[];
+    /** Refuse to synthesize the stage without at least one alarm email (production). */
+    requireEmails: boolean;
     /** DLQ ApproximateAgeOfOldestMessage threshold in seconds. */
     dlqOldestMessageAgeSeconds: number;
     /** Processor Errors (Sum per period) above this alarms. */
     processorErrors: number;
     /** Processor Throttles (Sum per period) above this alarms. */
     processorThrottles: number;
+    /** Sweeper Errors (Sum per period) above this alarms. */
+    sweeperErrors: number;
+    /** ElastiCache Serverless ThrottledCmds (Sum per period) above this alarms. */
+    cacheThrottledCmds: number;
+    /** ECPUs consumed per second, in percent of cache.maxEcpuPerSecond, above this alarms (1..100). */
+    cacheEcpuPercent: number;
     /** HTTP API 5xx count (Sum per period) above this alarms. */
     api5xx: number;
     /** Buy function Duration p99 in milliseconds above this alarms. */
@@ -113,6 +171,8 @@ export interface StageConfig {
 
 export const defaultConfig: StageConfig = {
   retainData: false,
+  vpcFlowLogs: false,
+  accountQuotas: AWS_DEFAULT_QUOTAS,
   pointInTimeRecovery: false,
   logRetention: "one_week",
   app: {
@@ -129,9 +189,11 @@ export const defaultConfig: StageConfig = {
     batchSize: 10,
     maxBatchingWindowSeconds: 1,
     maxConcurrency: 5,
+    reservedConcurrency: 5,
   },
-  sweeper: { rateMinutes: 1, reservationTtlSeconds: 900 },
-  queue: { maxReceiveCount: 3, retentionDays: 4 },
+  // 1200 s > 180 s visibility timeout x 5 receives = 900 s
+  sweeper: { rateMinutes: 1, reservationTtlSeconds: 1_200 },
+  queue: { maxReceiveCount: 5, retentionDays: 4 },
   cache: { maxDataStorageGb: 1, maxEcpuPerSecond: 5_000 },
   api: {
     throttleRate: 100,
@@ -140,9 +202,13 @@ export const defaultConfig: StageConfig = {
   },
   alarms: {
     emails: [],
+    requireEmails: false,
     dlqOldestMessageAgeSeconds: 3_600,
     processorErrors: 0,
     processorThrottles: 0,
+    sweeperErrors: 0,
+    cacheThrottledCmds: 0,
+    cacheEcpuPercent: 80,
     api5xx: 5,
     buyP99LatencyMs: 1_000,
     failureRatePercent: 10,
@@ -160,7 +226,7 @@ export const stagingConfig: StageConfig = {
   logRetention: "two_weeks",
   app: { ...defaultConfig.app, orderRetentionDays: 30 },
   apiFunctions: { memoryMb: 1024, timeoutSeconds: 10 },
-  processor: { ...defaultConfig.processor, memoryMb: 1024, maxConcurrency: 10 },
+  processor: { ...defaultConfig.processor, memoryMb: 1024, maxConcurrency: 10, reservedConcurrency: 10 },
   cache: { maxDataStorageGb: 2, maxEcpuPerSecond: 20_000 },
   api: {
     throttleRate: 500,
@@ -169,7 +235,8 @@ export const stagingConfig: StageConfig = {
   },
   alarms: {
     ...defaultConfig.alarms,
-    emails: ["oncall-staging@example.com"],
+    // none by default: set ALARM_EMAILS when deploying staging to get the alarms by email
+    emails: [],
     api5xx: 10,
     buyP99LatencyMs: 800,
   },
@@ -177,6 +244,8 @@ export const stagingConfig: StageConfig = {
 
 export const productionConfig: StageConfig = {
   retainData: true,
+  vpcFlowLogs: true,
+  accountQuotas: AWS_DEFAULT_QUOTAS,
   pointInTimeRecovery: true,
   logRetention: "one_month",
   app: {
@@ -187,20 +256,27 @@ export const productionConfig: StageConfig = {
     paymentFailureRate: 0,
   },
   apiFunctions: { memoryMb: 1024, timeoutSeconds: 10 },
-  processor: { ...defaultConfig.processor, memoryMb: 1024, maxConcurrency: 50 },
+  processor: { ...defaultConfig.processor, memoryMb: 1024, maxConcurrency: 50, reservedConcurrency: 50 },
   sweeper: defaultConfig.sweeper,
   queue: defaultConfig.queue,
   cache: { maxDataStorageGb: 10, maxEcpuPerSecond: 200_000 },
   api: {
+    // The account-wide API Gateway defaults are 10,000 rps and a burst of 5,000, shared by every API in the
+    // region: a higher burst needs a quota increase first (docs/deploy.md).
     throttleRate: 5_000,
-    throttleBurst: 10_000,
+    throttleBurst: 5_000,
     corsOrigins: ["https://shop.example.com", "https://www.shop.example.com"],
   },
   alarms: {
-    emails: ["oncall@example.com"],
+    // From ALARM_EMAILS at deploy time (or list them here); the synth refuses production without any.
+    emails: [],
+    requireEmails: true,
     dlqOldestMessageAgeSeconds: 3_600,
     processorErrors: 0,
     processorThrottles: 0,
+    sweeperErrors: 0,
+    cacheThrottledCmds: 0,
+    cacheEcpuPercent: 80,
     api5xx: 20,
     buyP99LatencyMs: 500,
     failureRatePercent: 10,
@@ -228,12 +304,72 @@ export function isLongLivedStage(stage: string): boolean {
   return stage in byStage;
 }
 
+/** How long a message may wait in the orders queue before the QueueOldestMessageAge alarm fires: a third of the TTL. */
+export function queueAgeAlarmSeconds(c: StageConfig): number {
+  return Math.floor(c.sweeper.reservationTtlSeconds / 3);
+}
+
+/** The time the orders queue can still deliver (and retry) one order: visibility timeout x maxReceiveCount. */
+export function queueRetrySpanSeconds(c: StageConfig): number {
+  return c.processor.timeoutSeconds * VISIBILITY_TIMEOUT_FACTOR * c.queue.maxReceiveCount;
+}
+
+/** Concurrency the stage reserves in the account: the processor's and the sweeper's. */
+export function reservedConcurrency(c: StageConfig): number {
+  return c.processor.reservedConcurrency + SWEEPER_RESERVED_CONCURRENCY;
+}
+
+const EMAIL = /^[^\s@,]+@[^\s@,]+\.[^\s@,]+$/;
+
+/** Domains reserved for documentation and tests (RFC 2606, RFC 6761): mail to them never reaches anyone. */
+function isPlaceholderEmail(email: string): boolean {
+  const domain = email.slice(email.lastIndexOf("@") + 1).toLowerCase();
+  return (
+    /(^|\.)example\.(com|net|org)$/.test(domain) ||
+    /\.(example|test|invalid|localhost)$/.test(domain) ||
+    domain === "localhost"
+  );
+}
+
+function emailProblems(emails: string[], source: string): string[] {
+  const problems: string[] = [];
+  for (const email of emails) {
+    if (!EMAIL.test(email)) problems.push(`${source}: "${email}" is not an email address`);
+    else if (isPlaceholderEmail(email)) problems.push(`${source}: "${email}" is a placeholder address (reserved domain)`);
+  }
+  return problems;
+}
+
+/**
+ * The alarm topic's email subscribers: ALARM_EMAILS (comma-separated) from the environment at deploy time if it is
+ * set and not empty, otherwise `alarms.emails` of the stage config. Throws on a malformed or placeholder address,
+ * and on none at all when the stage requires them (`alarms.requireEmails`, production).
+ */
+export function resolveAlarmEmails(stage: string, c: StageConfig, env: NodeJS.ProcessEnv = process.env): string[] {
+  const fromEnv = (env[ALARM_EMAILS_ENV] ?? "")
+    .split(",")
+    .map((e) => e.trim())
+    .filter((e) => e.length > 0);
+  const source = fromEnv.length > 0 ? ALARM_EMAILS_ENV : "alarms.emails";
+  const emails = fromEnv.length > 0 ? fromEnv : c.alarms.emails;
+  const problems = emailProblems(emails, source);
+  if (c.alarms.requireEmails && emails.length === 0) {
+    problems.push(
+      `no alarm email subscribers: set ${ALARM_EMAILS_ENV}=<address>[,<address>...] in the environment of the deploy ` +
+        `(or in .env.${stage}), or list them in alarms.emails in stacks/config.ts`,
+    );
+  }
+  if (problems.length) throw new Error(`invalid alarm emails for "${stage}": ${problems.join("; ")}`);
+  return [...new Set(emails)];
+}
+
 /** Throws on a config that cannot deploy or would misbehave; getStageConfig() runs it on every synth. */
 export function validateStageConfig(stage: string, c: StageConfig): void {
   const errors: string[] = [];
   const check = (ok: boolean, message: string) => {
     if (!ok) errors.push(message);
   };
+  const q = c.accountQuotas;
   // Up to 10, as the processor is designed and tested: one SQS receive's worth, each record settled on its own.
   check(c.processor.batchSize >= 1 && c.processor.batchSize <= 10, "processor.batchSize must be 1..10");
   check(
@@ -241,15 +377,39 @@ export function validateStageConfig(stage: string, c: StageConfig): void {
     "processor.maxBatchingWindowSeconds must be 0..300",
   );
   check(c.processor.maxConcurrency >= 2 && c.processor.maxConcurrency <= 1000, "processor.maxConcurrency must be 2..1000");
+  check(
+    c.processor.reservedConcurrency >= c.processor.maxConcurrency,
+    "processor.reservedConcurrency must be >= processor.maxConcurrency (or the mapping's batches get throttled)",
+  );
+  check(
+    reservedConcurrency(c) <= q.lambdaConcurrency - MIN_UNRESERVED_CONCURRENCY,
+    `the stage's reserved concurrency (processor + sweeper = ${reservedConcurrency(c)}) must leave ` +
+      `${MIN_UNRESERVED_CONCURRENCY} of accountQuotas.lambdaConcurrency (${q.lambdaConcurrency}) unreserved`,
+  );
+  check(
+    reservedConcurrency(c) <= q.lambdaConcurrency * MAX_RESERVED_SHARE,
+    `the stage's reserved concurrency (processor + sweeper = ${reservedConcurrency(c)}) must stay within ` +
+      `${MAX_RESERVED_SHARE * 100} % of accountQuotas.lambdaConcurrency (${q.lambdaConcurrency}): the API functions ` +
+      `and the other stages run on the unreserved rest`,
+  );
   check(c.processor.timeoutSeconds >= 1 && c.processor.timeoutSeconds <= 900, "processor.timeoutSeconds must be 1..900");
-  check(c.processor.timeoutSeconds * 6 <= 43_200, "6 x processor.timeoutSeconds must fit the 12 h SQS visibility limit");
+  check(
+    c.processor.timeoutSeconds * VISIBILITY_TIMEOUT_FACTOR <= 43_200,
+    "6 x processor.timeoutSeconds must fit the 12 h SQS visibility limit",
+  );
   check(c.sweeper.rateMinutes >= 1 && c.sweeper.rateMinutes <= 60, "sweeper.rateMinutes must be 1..60");
   check(
-    c.sweeper.reservationTtlSeconds > c.processor.timeoutSeconds * 6 * c.queue.maxReceiveCount,
-    "sweeper.reservationTtlSeconds must exceed the queue's retry span (6 x processor.timeoutSeconds x queue.maxReceiveCount)",
+    c.sweeper.reservationTtlSeconds > queueRetrySpanSeconds(c),
+    `sweeper.reservationTtlSeconds must exceed the queue's retry span (visibility timeout 6 x processor.timeoutSeconds ` +
+      `x queue.maxReceiveCount = ${queueRetrySpanSeconds(c)} s)`,
   );
   check(c.alarms.failureRatePercent > 0 && c.alarms.failureRatePercent <= 100, "alarms.failureRatePercent must be 1..100");
-  check(c.queue.maxReceiveCount >= 1 && c.queue.maxReceiveCount <= 1000, "queue.maxReceiveCount must be 1..1000");
+  check(c.alarms.cacheEcpuPercent > 0 && c.alarms.cacheEcpuPercent <= 100, "alarms.cacheEcpuPercent must be 1..100");
+  for (const problem of emailProblems(c.alarms.emails, "alarms.emails")) errors.push(problem);
+  check(
+    c.queue.maxReceiveCount >= MIN_MAX_RECEIVE_COUNT && c.queue.maxReceiveCount <= 1000,
+    `queue.maxReceiveCount must be ${MIN_MAX_RECEIVE_COUNT}..1000 (AWS recommends at least ${MIN_MAX_RECEIVE_COUNT} for Lambda consumers)`,
+  );
   check(c.queue.retentionDays >= 1 && c.queue.retentionDays <= 14, "queue.retentionDays must be 1..14");
   check(c.cache.maxDataStorageGb >= 1 && c.cache.maxDataStorageGb <= 5000, "cache.maxDataStorageGb must be 1..5000");
   check(
@@ -257,6 +417,17 @@ export function validateStageConfig(stage: string, c: StageConfig): void {
     "cache.maxEcpuPerSecond must be 1000..15000000",
   );
   check(c.apiFunctions.timeoutSeconds <= 29, "apiFunctions.timeoutSeconds must be <= 29 (API Gateway limit)");
+  check(c.api.throttleRate >= 1 && c.api.throttleBurst >= 1, "api.throttleRate and api.throttleBurst must be >= 1");
+  check(
+    c.api.throttleRate <= q.apiRatePerSecond,
+    `api.throttleRate (${c.api.throttleRate}) exceeds the account's API Gateway throttle rate ` +
+      `(accountQuotas.apiRatePerSecond = ${q.apiRatePerSecond}, shared by every API in the region): request a quota increase first`,
+  );
+  check(
+    c.api.throttleBurst <= q.apiBurst,
+    `api.throttleBurst (${c.api.throttleBurst}) exceeds the account's API Gateway burst ` +
+      `(accountQuotas.apiBurst = ${q.apiBurst}, shared by every API in the region): request a quota increase first`,
+  );
   check(c.api.corsOrigins.length > 0, "api.corsOrigins must not be empty");
   check(c.app.paymentFailureRate >= 0 && c.app.paymentFailureRate <= 1, "app.paymentFailureRate must be 0..1");
   if (errors.length) throw new Error(`invalid stage config for "${stage}": ${errors.join("; ")}`);

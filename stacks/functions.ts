@@ -1,11 +1,14 @@
 import { Function as SstFunction, use, type App, type FunctionProps, type Stack } from "sst/constructs";
 import { RemovalPolicy } from "aws-cdk-lib";
-import type * as iam from "aws-cdk-lib/aws-iam";
+import * as iam from "aws-cdk-lib/aws-iam";
 import * as logs from "aws-cdk-lib/aws-logs";
+import { NagSuppressions } from "cdk-nag";
 import { getStageConfig } from "./config.js";
 import { Network } from "./Network.js";
 import { Cache } from "./Cache.js";
 import { Orders } from "./Orders.js";
+import { functionEnvironment } from "@flash/core/contract/environment";
+import { METRICS_NAMESPACE, SERVICE_NAME } from "@flash/core/contract/metrics";
 
 /**
  * The Lambda runtime. SST 2.49.8 maps "nodejs16.x" ... "nodejs24.x" in
@@ -15,9 +18,8 @@ import { Orders } from "./Orders.js";
  */
 export const RUNTIME = "nodejs22.x" as const;
 
-/** CloudWatch namespace of the app's EMF metrics (Powertools). */
-export const METRICS_NAMESPACE = "FlashSale";
-export const SERVICE_NAME = "flash-sale";
+/** The bundle entry of a handler module under packages/functions/src, e.g. handlerPath("http/buy"). */
+export const handlerPath = (module: string) => `packages/functions/src/${module}.handler`;
 
 /**
  * Props every function in the app shares (set once with `app.setDefaultFunctionProps`):
@@ -40,44 +42,68 @@ export function defaultFunctionProps(): FunctionProps {
   };
 }
 
-/** The environment every function gets; values from the stage config and the other stacks. */
-export function functionEnvironment(app: App): Record<string, string> {
+/**
+ * The environment every function gets: the settings of contract/environment.ts from the stage config and the
+ * other stacks, checked against the functions' own schema at synth time.
+ */
+export function appEnvironment(app: App): Record<string, string> {
   const config = getStageConfig(app.stage);
   const { redisUrl, redisCluster } = use(Cache);
   const { queue, dlq, table } = use(Orders);
   return {
-    STAGE: app.stage,
-    REDIS_URL: redisUrl,
-    REDIS_CLUSTER: redisCluster,
-    QUEUE_URL: queue.queueUrl,
-    DLQ_URL: dlq.queueUrl,
-    ORDERS_TABLE: table.tableName,
-    RATE_LIMIT_MAX_REQUESTS: String(config.app.rateLimitMaxRequests),
-    RATE_LIMIT_WINDOW_SECONDS: String(config.app.rateLimitWindowSeconds),
-    IDEMPOTENCY_TTL_SECONDS: String(config.app.idempotencyTtlSeconds),
-    ORDER_RETENTION_DAYS: String(config.app.orderRetentionDays),
-    PAYMENT_FAILURE_RATE: String(config.app.paymentFailureRate),
-    RESERVATION_TTL_SECONDS: String(config.sweeper.reservationTtlSeconds),
-    MAX_RECEIVE_COUNT: String(config.queue.maxReceiveCount),
+    ...functionEnvironment({
+      STAGE: app.stage,
+      REDIS_URL: redisUrl,
+      REDIS_CLUSTER: redisCluster as "true" | "false",
+      QUEUE_URL: queue.queueUrl,
+      DLQ_URL: dlq.queueUrl,
+      ORDERS_TABLE: table.tableName,
+      RATE_LIMIT_MAX_REQUESTS: config.app.rateLimitMaxRequests,
+      RATE_LIMIT_WINDOW_SECONDS: config.app.rateLimitWindowSeconds,
+      IDEMPOTENCY_TTL_SECONDS: config.app.idempotencyTtlSeconds,
+      ORDER_RETENTION_DAYS: config.app.orderRetentionDays,
+      PAYMENT_FAILURE_RATE: config.app.paymentFailureRate,
+      RESERVATION_TTL_SECONDS: config.sweeper.reservationTtlSeconds,
+      MAX_RECEIVE_COUNT: config.queue.maxReceiveCount,
+      // A buy call cannot outlive its function: after its timeout (and a margin) a retry may take its admission over.
+      ADMISSION_TAKEOVER_MS: (config.apiFunctions.timeoutSeconds + 5) * 1000,
+    }),
+    // Read by Powertools itself.
     POWERTOOLS_SERVICE_NAME: SERVICE_NAME,
     POWERTOOLS_METRICS_NAMESPACE: METRICS_NAMESPACE,
   };
 }
 
 export interface AppFunctionProps {
-  /** e.g. "packages/functions/src/buy.handler" */
+  /** handlerPath("http/buy") */
   handler: string;
   /** Explicit least-privilege statements (no SST `bind`). */
   permissions?: iam.PolicyStatement[];
   timeoutSeconds: number;
   memoryMb: number;
   description?: string;
+  /** Reserved concurrency; none (the account's unreserved pool) if unset. */
+  reservedConcurrency?: number;
 }
+
+/**
+ * The EC2 network-interface actions that AWSLambdaVPCAccessExecutionRole allows on "*" so that the Lambda service can
+ * manage the function's ENIs. Function code never needs them: each function's role denies them for calls made from
+ * its own code (condition lambda:SourceFunctionArn), as the AWS Lambda developer guide documents.
+ */
+export const ENI_ACTIONS_DENIED_TO_CODE = [
+  "ec2:CreateNetworkInterface",
+  "ec2:DeleteNetworkInterface",
+  "ec2:DescribeNetworkInterfaces",
+  "ec2:DetachNetworkInterface",
+  "ec2:AssignPrivateIpAddresses",
+  "ec2:UnassignPrivateIpAddresses",
+];
 
 /**
  * An SST Function with the app's environment, its own log group (retention from the stage
  * config; no LogRetention custom resource) and, outside dev mode, placed in the isolated
- * subnets with the Lambda security group.
+ * subnets with the Lambda security group, its code denied the ENI actions of the VPC policy.
  */
 export function createFunction(stack: Stack, id: string, props: AppFunctionProps): SstFunction {
   const app = stack.node.root as App;
@@ -94,16 +120,55 @@ export function createFunction(stack: Stack, id: string, props: AppFunctionProps
     throw new Error("Network stack did not create a VPC");
   }
 
-  return new SstFunction(stack, id, {
+  const fn = new SstFunction(stack, id, {
     handler: props.handler,
     description: props.description,
     timeout: props.timeoutSeconds,
     memorySize: props.memoryMb,
-    environment: functionEnvironment(app),
+    environment: appEnvironment(app),
     permissions: props.permissions ?? [],
     logGroup,
+    ...(props.reservedConcurrency !== undefined ? { reservedConcurrentExecutions: props.reservedConcurrency } : {}),
     ...(inVpc
       ? { vpc, vpcSubnets: subnets, securityGroups: [lambdaSecurityGroup!] }
       : {}),
   });
+
+  if (inVpc) {
+    // A policy of its own, not a statement in the role's default policy: the function depends on its default policy,
+    // and this statement needs the function's ARN (a cycle otherwise).
+    new iam.Policy(stack, `${id}DenyEniFromCode`, {
+      roles: [fn.role!],
+      statements: [
+        new iam.PolicyStatement({
+          effect: iam.Effect.DENY,
+          actions: ENI_ACTIONS_DENIED_TO_CODE,
+          resources: ["*"],
+          conditions: { ArnEquals: { "lambda:SourceFunctionArn": fn.functionArn } },
+        }),
+      ],
+    });
+  }
+
+  NagSuppressions.addResourceSuppressions(fn.role!, [
+    {
+      id: "AwsSolutions-IAM4",
+      reason: "CDK attaches AWSLambdaBasicExecutionRole (logs) and, in the VPC, AWSLambdaVPCAccessExecutionRole (the ENIs Lambda creates for the function, which need Resource *). Function code is denied the ENI actions by its DenyEniFromCode policy.",
+      appliesTo: [
+        "Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole",
+        "Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaVPCAccessExecutionRole",
+      ],
+    },
+  ]);
+  const pinnedRuntime = `${RUNTIME} is pinned on purpose (RUNTIME in stacks/functions.ts): a Node LTS that Lambda supports and SST 2.49.8 defaults to. Moving to a new Node major (nodejs24.x) is its own change, tested on its own.`;
+  NagSuppressions.addResourceSuppressions(fn, [
+    { id: "AwsSolutions-L1", reason: pinnedRuntime },
+    { id: "Serverless-LambdaLatestVersion", reason: pinnedRuntime },
+    {
+      id: "Serverless-LambdaTracing",
+      reason: "X-Ray is off on purpose: it needs xray:PutTraceSegments on Resource *, and the app follows requests with correlation ids in its logs and EMF metrics instead.",
+    },
+  ]);
+
+  return fn;
 }

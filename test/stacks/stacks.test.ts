@@ -1,16 +1,31 @@
 import fs from "node:fs";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { getStageConfig, productionConfig, stagingConfig, defaultConfig, validateStageConfig as validateForTest } from "../../stacks/config.js";
-import { allStatements, asArray, flat, refersTo, ROOT, synth, type Synth, type Resource } from "./synth.js";
+import { App as CdkApp, Aspects, Stack as CdkStack } from "aws-cdk-lib";
+import * as sqs from "aws-cdk-lib/aws-sqs";
+import { AwsSolutionsChecks, ServerlessChecks } from "cdk-nag";
+import {
+  AWS_DEFAULT_QUOTAS,
+  getStageConfig,
+  productionConfig,
+  stagingConfig,
+  defaultConfig,
+  queueAgeAlarmSeconds,
+  resolveAlarmEmails,
+  validateStageConfig as validateForTest,
+  type StageConfig,
+} from "../../stacks/config.js";
+import { ACCESS_LOG_FORMAT } from "../../stacks/Api.js";
+import { ENI_ACTIONS_DENIED_TO_CODE } from "../../stacks/functions.js";
+import { allStatements, asArray, flat, nagFindings, refersTo, ROOT, synth, type Synth, type Resource } from "./synth.js";
 
 const HANDLERS = {
-  buy: "packages/functions/src/buy.handler",
-  order: "packages/functions/src/order.handler",
-  health: "packages/functions/src/health.handler",
-  admin: "packages/functions/src/admin.handler",
-  processor: "packages/functions/src/processor.handler",
-  sweeper: "packages/functions/src/sweeper.handler",
+  buy: "packages/functions/src/http/buy.handler",
+  order: "packages/functions/src/http/order.handler",
+  health: "packages/functions/src/http/health.handler",
+  admin: "packages/functions/src/http/admin.handler",
+  processor: "packages/functions/src/queue/processor.handler",
+  sweeper: "packages/functions/src/schedule/sweeper.handler",
 } as const;
 
 const REQUIRED_ENV = [
@@ -26,11 +41,21 @@ const REQUIRED_ENV = [
   "PAYMENT_FAILURE_RATE",
   "RESERVATION_TTL_SECONDS",
   "MAX_RECEIVE_COUNT",
+  "ADMISSION_TAKEOVER_MS",
   "POWERTOOLS_SERVICE_NAME",
   "POWERTOOLS_METRICS_NAMESPACE",
 ];
 
 const MAX_BUNDLE_BYTES = 2.5 * 1024 * 1024;
+
+/** Alarm subscribers given to the production synth through ALARM_EMAILS, as at deploy time. */
+const PRODUCTION_ALARM_EMAILS = ["oncall@ops.flashsale.dev", "sre-pager@ops.flashsale.dev"];
+
+const ALL_CONFIGS = [
+  ["production", productionConfig],
+  ["staging", stagingConfig],
+  ["default", defaultConfig],
+] as const;
 
 let staging: Synth;
 let production: Synth;
@@ -39,9 +64,10 @@ let ephemeral: Synth; // a personal/PR stage in deploy mode
 beforeAll(async () => {
   // One synth per stage, shared by every test below. Sequential: SST's use()/getStack()
   // and the project are process-global. `sst dev` mode is synthesized in dev-mode.test.ts (its own process).
-  staging = await synth("staging");
-  production = await synth("production");
-  ephemeral = await synth("pr-42");
+  // staging and production with cdk-nag (AwsSolutionsChecks, ServerlessChecks) applied, see "cdk-nag" below.
+  staging = await synth("staging", "deploy", { ALARM_EMAILS: undefined }, { nag: true });
+  production = await synth("production", "deploy", { ALARM_EMAILS: PRODUCTION_ALARM_EMAILS.join(", ") }, { nag: true });
+  ephemeral = await synth("pr-42", "deploy", { ALARM_EMAILS: undefined });
 }, 180_000);
 
 afterAll(() => {
@@ -63,13 +89,18 @@ function one(s: Synth, type: string, predicate: (r: Resource) => boolean = () =>
 }
 
 
-/** Allow statements attached to the role of a function. */
+/** Every statement of every IAM policy attached to the role of a function (Allow and Deny). */
 function roleStatements(s: Synth, fn: { stack: string; resource: Resource }) {
   const roleId = fn.resource.Properties.Role["Fn::GetAtt"][0];
   return s
     .resources("AWS::IAM::Policy")
     .filter((p) => p.stack === fn.stack && asArray(p.resource.Properties.Roles).some((r: any) => r.Ref === roleId))
     .flatMap((p) => p.resource.Properties.PolicyDocument.Statement as any[]);
+}
+
+/** The Allow statements attached to the role of a function. */
+function roleGrants(s: Synth, fn: { stack: string; resource: Resource }) {
+  return roleStatements(s, fn).filter((st) => st.Effect === "Allow");
 }
 
 function actionsOf(statements: any[]): string[] {
@@ -82,7 +113,7 @@ describe("stage config", () => {
     expect(getStageConfig("staging")).toBe(stagingConfig);
     expect(getStageConfig("dev")).toBe(defaultConfig);
     expect(getStageConfig("pr-42")).toBe(defaultConfig);
-    expect(defaultConfig.queue.maxReceiveCount).toBe(3);
+    expect(defaultConfig.queue.maxReceiveCount).toBe(5);
     expect(defaultConfig.alarms.dlqOldestMessageAgeSeconds).toBe(3600);
     expect(productionConfig.retainData && stagingConfig.retainData).toBe(true);
     expect(defaultConfig.retainData).toBe(false);
@@ -151,6 +182,41 @@ describe("network (staging)", () => {
   });
 });
 
+describe("VPC flow logs", () => {
+  it("are on for production: all traffic of the VPC to a log group with the stage's retention", () => {
+    const flowLog = one(production, "AWS::EC2::FlowLog");
+    const net = production.stacks.Network.json.Resources;
+    const vpcId = Object.keys(net).find((k) => net[k].Type === "AWS::EC2::VPC")!;
+    expect(flowLog.resource.Properties).toMatchObject({
+      ResourceType: "VPC",
+      ResourceId: { Ref: vpcId },
+      TrafficType: "ALL",
+      LogDestinationType: "cloud-watch-logs",
+    });
+    const groupId = flowLog.resource.Properties.LogGroupName.Ref;
+    expect(net[groupId].Type).toBe("AWS::Logs::LogGroup");
+    expect(productionConfig.logRetention).toBe("one_month");
+    expect(net[groupId].Properties.RetentionInDays).toBe(30);
+    expect(net[groupId].DeletionPolicy).toBe("Retain");
+    // delivered by a role only the flow-logs service can assume, writing to that log group only
+    const roleId = flowLog.resource.Properties.DeliverLogsPermissionArn["Fn::GetAtt"][0];
+    expect(flat(net[roleId].Properties.AssumeRolePolicyDocument)).toContain("vpc-flow-logs.amazonaws.com");
+    const grants = production
+      .resources("AWS::IAM::Policy")
+      .filter((p) => p.stack === "Network" && flat(p.resource.Properties.Roles).includes(roleId))
+      .flatMap((p) => p.resource.Properties.PolicyDocument.Statement);
+    expect(grants.length).toBeGreaterThan(0);
+    for (const st of grants) expect(st.Resource).toEqual({ "Fn::GetAtt": [groupId, "Arn"] });
+  });
+
+  it("are off on the other stages (vpcFlowLogs)", () => {
+    expect(productionConfig.vpcFlowLogs).toBe(true);
+    expect(stagingConfig.vpcFlowLogs).toBe(false);
+    expect(staging.resources("AWS::EC2::FlowLog")).toHaveLength(0);
+    expect(ephemeral.resources("AWS::EC2::FlowLog")).toHaveLength(0);
+  });
+});
+
 describe("cache (staging)", () => {
   it("is ElastiCache Serverless Valkey with the stage's usage limits", () => {
     const cache = one(staging, "AWS::ElastiCache::ServerlessCache");
@@ -189,7 +255,9 @@ describe("orders queue and table", () => {
       deadLetterTargetArn: { "Fn::GetAtt": [dlq.id, "Arn"] },
       maxReceiveCount: stagingConfig.queue.maxReceiveCount,
     });
-    expect(stagingConfig.queue.maxReceiveCount).toBe(3);
+    expect(stagingConfig.queue.maxReceiveCount).toBeGreaterThanOrEqual(5);
+    expect(production.resources("AWS::SQS::Queue").find((q) => q.resource.Properties.RedrivePolicy)!.resource.Properties.RedrivePolicy.maxReceiveCount)
+      .toBe(productionConfig.queue.maxReceiveCount);
     expect(dlq.resource.Properties.MessageRetentionPeriod).toBe(14 * 24 * 3600);
     expect(main.resource.Properties.QueueName).toBe("staging-flash-sale-orders");
     expect(Object.keys(orders)).toContain(main.id);
@@ -332,12 +400,47 @@ describe("HTTP API", () => {
       const stage = one(s, "AWS::ApiGatewayV2::Stage");
       expect(stage.resource.Properties.StageName).toBe("$default");
       expect(stage.resource.Properties.AccessLogSettings.DestinationArn).toBeDefined();
-      expect(stage.resource.Properties.AccessLogSettings.Format).toContain("$context.requestId");
+      expect(stage.resource.Properties.AccessLogSettings.Format).toBe(ACCESS_LOG_FORMAT);
       expect(stage.resource.Properties.DefaultRouteSettings).toMatchObject({
         ThrottlingRateLimit: c.api.throttleRate,
         ThrottlingBurstLimit: c.api.throttleBurst,
       });
     }
+  });
+
+  it("logs who made each call and why it failed, in a format that parses as JSON", () => {
+    const format = one(production, "AWS::ApiGatewayV2::Stage").resource.Properties.AccessLogSettings.Format;
+    // every value quoted, so the format itself is JSON (what cdk-nag's Serverless-APIGWStructuredLogging parses)
+    const fields = JSON.parse(format);
+    expect(fields).toMatchObject({
+      requestId: "$context.requestId",
+      routeKey: "$context.routeKey",
+      status: "$context.status",
+      ip: "$context.identity.sourceIp",
+      // the IAM principal of a SigV4-signed admin call, and the error API Gateway answered with
+      userArn: "$context.identity.userArn",
+      errorMessage: "$context.error.message",
+    });
+    for (const value of Object.values(fields)) expect(value).toMatch(/^\$context\.[A-Za-z.]+$/);
+  });
+
+  it("keeps every stage's throttling within the account-wide API Gateway defaults (10,000 rps, burst 5,000)", () => {
+    expect(AWS_DEFAULT_QUOTAS).toMatchObject({ apiRatePerSecond: 10_000, apiBurst: 5_000 });
+    for (const [name, c] of ALL_CONFIGS) {
+      expect(c.accountQuotas, name).toEqual(AWS_DEFAULT_QUOTAS);
+      expect(c.api.throttleRate, name).toBeLessThanOrEqual(10_000);
+      expect(c.api.throttleBurst, name).toBeLessThanOrEqual(5_000);
+    }
+    expect(one(production, "AWS::ApiGatewayV2::Stage").resource.Properties.DefaultRouteSettings.ThrottlingBurstLimit).toBeLessThanOrEqual(5_000);
+  });
+
+  it("refuses a throttle above the account's quotas unless the stage declares a raised quota", () => {
+    const tooBursty = { ...productionConfig, api: { ...productionConfig.api, throttleBurst: 10_000 } };
+    expect(() => validateForTest("production", tooBursty)).toThrow(/api.throttleBurst \(10000\) exceeds the account's API Gateway burst/);
+    const tooFast = { ...productionConfig, api: { ...productionConfig.api, throttleRate: 12_000 } };
+    expect(() => validateForTest("production", tooFast)).toThrow(/api.throttleRate \(12000\) exceeds/);
+    const raised = { ...tooBursty, accountQuotas: { ...AWS_DEFAULT_QUOTAS, apiBurst: 10_000 } };
+    expect(() => validateForTest("production", raised)).not.toThrow();
   });
 });
 
@@ -357,12 +460,38 @@ describe("reservation sweeper", () => {
       const permission = s.resources("AWS::Lambda::Permission").find((p) => flat(p.resource.Properties.FunctionName).includes(sweeper.id));
       expect(permission?.resource.Properties.Principal).toBe("events.amazonaws.com");
     }
-    expect(defaultConfig.sweeper.reservationTtlSeconds).toBe(900);
+    expect(defaultConfig.sweeper.reservationTtlSeconds).toBe(1200);
   });
 
   it("refuses a TTL the queue could still be retrying within", () => {
     const bad = { ...stagingConfig, sweeper: { rateMinutes: 1, reservationTtlSeconds: 300 } };
     expect(() => validateForTest("bad", bad)).toThrow(/reservationTtlSeconds must exceed/);
+    // 180 s visibility x 5 receives = 900 s: the old 900 s TTL no longer fits
+    const equal = { ...stagingConfig, sweeper: { rateMinutes: 1, reservationTtlSeconds: 900 } };
+    expect(() => validateForTest("bad", equal)).toThrow(/reservationTtlSeconds must exceed the queue's retry span .* = 900 s/);
+  });
+
+  it("keeps every stage's TTL above visibility timeout x maxReceiveCount, as deployed", () => {
+    for (const [s, c] of [
+      [staging, stagingConfig],
+      [production, productionConfig],
+      [ephemeral, defaultConfig],
+    ] as const) {
+      const main = s.resources("AWS::SQS::Queue").find((q) => q.resource.Properties.RedrivePolicy)!.resource.Properties;
+      const ttl = Number(fnByHandler(s, HANDLERS.sweeper).resource.Properties.Environment.Variables.RESERVATION_TTL_SECONDS);
+      expect(ttl, s.stage).toBe(c.sweeper.reservationTtlSeconds);
+      expect(ttl, s.stage).toBeGreaterThan(main.VisibilityTimeout * main.RedrivePolicy.maxReceiveCount);
+    }
+  });
+
+  it("redrives after at least 5 receives (AWS's recommendation for Lambda consumers) on every stage", () => {
+    for (const [name, c] of ALL_CONFIGS) expect(c.queue.maxReceiveCount, name).toBeGreaterThanOrEqual(5);
+    const three = { ...stagingConfig, queue: { ...stagingConfig.queue, maxReceiveCount: 3 } };
+    expect(() => validateForTest("bad", three)).toThrow(/queue.maxReceiveCount must be 5..1000/);
+    // every function is told the same count (the processor's last attempt dead-letters with a reason)
+    for (const f of production.functions()) {
+      expect(f.resource.Properties.Environment.Variables.MAX_RECEIVE_COUNT).toBe(String(productionConfig.queue.maxReceiveCount));
+    }
   });
 });
 
@@ -392,12 +521,36 @@ describe("processor", () => {
     }
   });
 
-  it("uses no reserved concurrency anywhere", () => {
-    for (const s of [staging, production, ephemeral]) {
-      for (const f of s.resources("AWS::Lambda::Function")) {
-        expect(f.resource.Properties.ReservedConcurrentExecutions, f.id).toBeUndefined();
+  it("reserves at least the mapping's maximum concurrency for the processor, and 1 for the sweeper", () => {
+    for (const [s, c] of [
+      [staging, stagingConfig],
+      [production, productionConfig],
+      [ephemeral, defaultConfig],
+    ] as const) {
+      const esm = one(s, "AWS::Lambda::EventSourceMapping").resource.Properties;
+      const processor = fnByHandler(s, HANDLERS.processor).resource.Properties;
+      expect(processor.ReservedConcurrentExecutions, s.stage).toBe(c.processor.reservedConcurrency);
+      expect(processor.ReservedConcurrentExecutions, s.stage).toBeGreaterThanOrEqual(esm.ScalingConfig.MaximumConcurrency);
+      expect(fnByHandler(s, HANDLERS.sweeper).resource.Properties.ReservedConcurrentExecutions, s.stage).toBe(1);
+      // the API functions run on the unreserved pool
+      for (const handler of [HANDLERS.buy, HANDLERS.order, HANDLERS.health, HANDLERS.admin]) {
+        expect(fnByHandler(s, handler).resource.Properties.ReservedConcurrentExecutions, `${s.stage} ${handler}`).toBeUndefined();
       }
     }
+  });
+
+  it("keeps the stage's reservations well under the account's concurrency, 100 of it unreserved", () => {
+    for (const [name, c] of ALL_CONFIGS) {
+      const reserved = c.processor.reservedConcurrency + 1;
+      expect(reserved, name).toBeLessThanOrEqual(c.accountQuotas.lambdaConcurrency - 100);
+      expect(reserved, name).toBeLessThanOrEqual(c.accountQuotas.lambdaConcurrency / 4);
+    }
+    const below = { ...productionConfig, processor: { ...productionConfig.processor, reservedConcurrency: 40 } };
+    expect(() => validateForTest("bad", below)).toThrow(/reservedConcurrency must be >= processor.maxConcurrency/);
+    const greedy = { ...productionConfig, processor: { ...productionConfig.processor, maxConcurrency: 300, reservedConcurrency: 300 } };
+    expect(() => validateForTest("bad", greedy)).toThrow(/must stay within 25 % of accountQuotas.lambdaConcurrency \(1000\)/);
+    const tiny = { ...defaultConfig, accountQuotas: { ...AWS_DEFAULT_QUOTAS, lambdaConcurrency: 100 } };
+    expect(() => validateForTest("bad", tiny)).toThrow(/must leave 100 of accountQuotas.lambdaConcurrency \(100\) unreserved/);
   });
 });
 
@@ -424,6 +577,68 @@ describe("monitoring", () => {
       const a = alarms(staging).find((x) => x.MetricName === metric);
       expect(a, metric).toMatchObject({ Namespace: "AWS/Lambda", ComparisonOperator: "GreaterThanThreshold" });
       expect(flat(a!.Dimensions)).toContain(processorId);
+    }
+  });
+
+  it("alarms on sweeper errors", () => {
+    const sweeperId = fnByHandler(staging, HANDLERS.sweeper).id;
+    const errors = alarms(staging).filter((x) => x.MetricName === "Errors" && flat(x.Dimensions).includes(sweeperId));
+    expect(errors).toHaveLength(1);
+    expect(errors[0]).toMatchObject({
+      Namespace: "AWS/Lambda",
+      Statistic: "Sum",
+      Threshold: stagingConfig.alarms.sweeperErrors,
+      ComparisonOperator: "GreaterThanThreshold",
+    });
+    expect(flat(errors[0].AlarmName)).toContain("SweeperErrors");
+  });
+
+  it("alarms when an order waits in the queue for a third of the reservation TTL", () => {
+    for (const [s, c] of [
+      [staging, stagingConfig],
+      [production, productionConfig],
+    ] as const) {
+      const age = alarms(s).filter((a) => a.MetricName === "ApproximateAgeOfOldestMessage" && flat(a.Dimensions).includes("OrdersQueue"));
+      expect(age, s.stage).toHaveLength(1);
+      expect(age[0]).toMatchObject({
+        Namespace: "AWS/SQS",
+        Statistic: "Maximum",
+        Threshold: Math.floor(c.sweeper.reservationTtlSeconds / 3),
+        ComparisonOperator: "GreaterThanThreshold",
+      });
+      expect(queueAgeAlarmSeconds(c)).toBe(age[0].Threshold);
+      // well below the TTL, and above the time one order normally spends in the queue
+      expect(age[0].Threshold).toBeLessThan(c.sweeper.reservationTtlSeconds / 2);
+    }
+  });
+
+  it("alarms on ElastiCache Serverless throttling and on ECPUs near the cache's limit", () => {
+    for (const [s, c] of [
+      [staging, stagingConfig],
+      [production, productionConfig],
+    ] as const) {
+      const cacheName = one(s, "AWS::ElastiCache::ServerlessCache").resource.Properties.ServerlessCacheName;
+      const throttled = alarms(s).filter((a) => a.MetricName === "ThrottledCmds");
+      expect(throttled, s.stage).toHaveLength(1);
+      expect(throttled[0]).toMatchObject({
+        Namespace: "AWS/ElastiCache",
+        Statistic: "Sum",
+        Threshold: c.alarms.cacheThrottledCmds,
+        ComparisonOperator: "GreaterThanThreshold",
+        // serverless caches publish under clusterId (not CacheClusterId), valued with the cache's name
+        Dimensions: [{ Name: "clusterId", Value: cacheName }],
+      });
+      const ecpu = alarms(s).filter((a) => a.AlarmName && flat(a.AlarmName).includes("CacheEcpuHigh"));
+      expect(ecpu, s.stage).toHaveLength(1);
+      expect(ecpu[0]).toMatchObject({ Threshold: 80, ComparisonOperator: "GreaterThanThreshold" });
+      const expression = ecpu[0].Metrics.find((m: any) => m.Expression);
+      expect(expression.Expression).toBe(`100 * ecpu / PERIOD(ecpu) / ${c.cache.maxEcpuPerSecond}`);
+      const used = ecpu[0].Metrics.find((m: any) => m.Id === "ecpu").MetricStat;
+      expect(used).toMatchObject({
+        Metric: { Namespace: "AWS/ElastiCache", MetricName: "ElastiCacheProcessingUnits", Dimensions: [{ Name: "clusterId", Value: cacheName }] },
+        Stat: "Sum",
+        Period: c.alarms.periodSeconds,
+      });
     }
   });
 
@@ -481,18 +696,57 @@ describe("monitoring", () => {
     expect(productionConfig.alarms.inventoryLowUnits).not.toBe(stagingConfig.alarms.inventoryLowUnits);
   });
 
-  it("sends every alarm to the SNS topic, which emails the stage's addresses", () => {
-    const all = alarms(staging);
-    expect(all).toHaveLength(9);
-    for (const a of all) {
-      expect(flat(a.AlarmActions), a.AlarmName).toContain(topicId(staging));
-      expect(a.TreatMissingData).toBe("notBreaching");
+  it("sends every alarm to the SNS topic", () => {
+    for (const s of [staging, production]) {
+      const all = alarms(s);
+      expect(all, s.stage).toHaveLength(13);
+      for (const a of all) {
+        expect(flat(a.AlarmActions), a.AlarmName).toContain(topicId(s));
+        expect(flat(a.OKActions), a.AlarmName).toContain(topicId(s));
+        expect(a.TreatMissingData).toBe("notBreaching");
+      }
     }
-    staging.stacks.Monitoring.template.hasResourceProperties("AWS::SNS::Subscription", {
-      Protocol: "email",
-      Endpoint: stagingConfig.alarms.emails[0],
-    });
-    production.stacks.Monitoring.template.resourceCountIs("AWS::SNS::Subscription", productionConfig.alarms.emails.length);
+  });
+
+  it("emails production's alarms to the addresses in ALARM_EMAILS at deploy time; other stages may have none", () => {
+    const subscriptions = production.resources("AWS::SNS::Subscription").map((x) => x.resource.Properties);
+    expect(subscriptions.map((x) => x.Endpoint).sort()).toEqual([...PRODUCTION_ALARM_EMAILS].sort());
+    for (const x of subscriptions) {
+      expect(x.Protocol).toBe("email");
+      expect(x.TopicArn).toEqual({ Ref: topicId(production) });
+    }
+    expect(productionConfig.alarms.requireEmails).toBe(true);
+    expect(staging.resources("AWS::SNS::Subscription")).toHaveLength(0);
+    expect(ephemeral.resources("AWS::SNS::Subscription")).toHaveLength(0);
+    // no example.com placeholders left in any stage's config
+    for (const [name, c] of ALL_CONFIGS) for (const email of c.alarms.emails) expect(email, name).not.toMatch(/example\./);
+  });
+
+  it("resolves alarm emails from ALARM_EMAILS or the stage config, refusing placeholders and a production without any", () => {
+    const withConfigEmails: StageConfig = { ...productionConfig, alarms: { ...productionConfig.alarms, emails: ["ops@flash.shop"] } };
+    expect(resolveAlarmEmails("production", withConfigEmails, {})).toEqual(["ops@flash.shop"]);
+    // ALARM_EMAILS replaces the config's list; blanks and duplicates are dropped
+    expect(resolveAlarmEmails("production", withConfigEmails, { ALARM_EMAILS: " a@flash.shop, ,b@flash.shop,a@flash.shop " })).toEqual([
+      "a@flash.shop",
+      "b@flash.shop",
+    ]);
+    expect(() => resolveAlarmEmails("production", productionConfig, {})).toThrow(
+      /invalid alarm emails for "production": no alarm email subscribers: set ALARM_EMAILS=/,
+    );
+    expect(() => resolveAlarmEmails("production", productionConfig, { ALARM_EMAILS: "" })).toThrow(/ALARM_EMAILS/);
+    for (const placeholder of ["oncall@example.com", "me@shop.example", "a@b.test", "x@mail.example.org"]) {
+      expect(() => resolveAlarmEmails("production", productionConfig, { ALARM_EMAILS: placeholder })).toThrow(
+        /ALARM_EMAILS: ".*" is a placeholder address/,
+      );
+      expect(() => resolveAlarmEmails("staging", stagingConfig, { ALARM_EMAILS: placeholder })).toThrow(/placeholder/);
+    }
+    expect(() => resolveAlarmEmails("production", productionConfig, { ALARM_EMAILS: "not-an-address" })).toThrow(/is not an email address/);
+    // other stages may have none
+    expect(resolveAlarmEmails("staging", stagingConfig, {})).toEqual([]);
+    expect(resolveAlarmEmails("pr-42", defaultConfig, {})).toEqual([]);
+    // and a placeholder in the config itself is refused by the config check
+    const placeholderConfig = { ...stagingConfig, alarms: { ...stagingConfig.alarms, emails: ["oncall-staging@example.com"] } };
+    expect(() => validateForTest("staging", placeholderConfig)).toThrow(/alarms.emails: "oncall-staging@example.com" is a placeholder/);
   });
 
   it("has a dashboard with the app's EMF metrics, queue/DLQ depth and age, and processor health", () => {
@@ -501,7 +755,7 @@ describe("monitoring", () => {
     const body = flat(dash.resource.Properties.DashboardBody);
     for (const name of [
       "OrdersReceived", "OrdersAccepted", "OrdersRejected", "EnqueueFailed", "OrdersCompleted", "OrdersFailed", "BuyDuration",
-      "RejectedValidation", "RejectedDuplicate", "RejectedRateLimited", "RejectedPurchaseLimit", "RejectedSoldOut",
+      "RejectedValidationFailed", "RejectedDuplicateRequest", "RejectedRateLimited", "RejectedPurchaseLimitExceeded", "RejectedSoldOut",
       "OrdersProcessed", "FailedSoldOut", "FailedPayment", "OrdersDeadLettered", "OrdersExpired", "ProcessingDuration",
     ]) {
       // Powertools publishes {service, stage}; the dashboard must query that exact set
@@ -526,7 +780,8 @@ describe("monitoring", () => {
     expect(body).toContain(`\\"stat\\":\\"p99\\"`);
     expect(body).toContain("SEARCH('{FlashSale,item,service,stage} MetricName=");
     expect(body).toMatch(/MetricName=\W+InventoryRemaining\W+ stage=\W+staging\W+', 'Minimum', 60\)/);
-    for (const title of ["Buy latency", "Orders queue depth", "DLQ depth", "Processor invocations / concurrency", "Processor errors / throttles", "Inventory remaining per item", "Rejections by reason"]) {
+    for (const name of ["ThrottledCmds", "ElastiCacheProcessingUnits", "PERIOD(ecpu)"]) expect(body, name).toContain(name);
+    for (const title of ["Buy latency", "Orders queue depth", "DLQ depth", "Processor invocations / concurrency", "Processor errors / throttles", "Inventory remaining per item", "Rejections by reason", "Sweeper invocations / errors", "Cache ECPU (% of limit) / throttled commands"]) {
       expect(body, title).toContain(title);
     }
   });
@@ -546,6 +801,8 @@ describe("functions", () => {
       expect(env.POWERTOOLS_SERVICE_NAME).toBe("flash-sale");
       expect(env.RATE_LIMIT_MAX_REQUESTS).toBe(String(stagingConfig.app.rateLimitMaxRequests));
       expect(env.PAYMENT_FAILURE_RATE).toBe(String(stagingConfig.app.paymentFailureRate));
+      // A live buy call is never taken over: the window outlasts the API function's timeout.
+      expect(Number(env.ADMISSION_TAKEOVER_MS)).toBeGreaterThan(stagingConfig.apiFunctions.timeoutSeconds * 1000);
       expect(flat(env.QUEUE_URL)).toContain("OrdersQueue");
       expect(flat(env.DLQ_URL)).toContain("OrdersDlq");
       expect(flat(env.ORDERS_TABLE)).toContain("OrdersTable");
@@ -585,38 +842,89 @@ describe("functions", () => {
 });
 
 describe("least-privilege IAM", () => {
-  it("has no wildcard action in any policy statement of any stack (IAM and resource policies)", () => {
+  it("allows no wildcard action in any policy statement of any stack (IAM and resource policies)", () => {
     for (const s of [staging, production, ephemeral]) {
       const statements = allStatements(s);
       const types = new Set(statements.map((x) => x.type));
       for (const t of ["AWS::IAM::Policy", "AWS::IAM::Role", "AWS::SQS::QueuePolicy", "AWS::SNS::TopicPolicy"]) {
         expect(types, `${s.stage} has ${t} statements`).toContain(t);
       }
-      for (const { stack, id, statement } of statements) {
+      const allows = statements.filter((x) => x.statement.Effect === "Allow");
+      expect(allows.length).toBeGreaterThan(0);
+      // A Deny with a wildcard (the queues' and topic's TLS-only deny of sqs:* / sns:*) grants nothing.
+      for (const { stack, id, statement } of allows) {
         for (const action of asArray<string>(statement.Action)) {
           expect(action.includes("*"), `${s.stage} ${stack}/${id}: ${action}`).toBe(false);
         }
         expect(statement.NotAction, `${stack}/${id}`).toBeUndefined();
       }
+      for (const { statement } of statements) expect(["Allow", "Deny"]).toContain(statement.Effect);
     }
   });
 
-  it("denies non-TLS access to both queues", () => {
-    const policies = staging.resources("AWS::SQS::QueuePolicy");
-    expect(policies).toHaveLength(2);
-    for (const p of policies) {
-      const deny = p.resource.Properties.PolicyDocument.Statement.find((st: any) => st.Effect === "Deny");
-      expect(deny.Condition).toEqual({ Bool: { "aws:SecureTransport": "false" } });
-      expect(asArray(deny.Action)).toContain("sqs:SendMessage");
-      expect(asArray(deny.Action)).toContain("sqs:ReceiveMessage");
+  it("denies non-TLS access to both queues (the queue construct's enforceSSL)", () => {
+    for (const s of [staging, production]) {
+      const policies = s.resources("AWS::SQS::QueuePolicy");
+      expect(policies).toHaveLength(2);
+      const queues = s.resources("AWS::SQS::Queue").map((q) => q.id).sort();
+      expect(policies.map((p) => p.resource.Properties.Queues[0].Ref).sort()).toEqual(queues);
+      for (const p of policies) {
+        const statements = p.resource.Properties.PolicyDocument.Statement;
+        expect(statements).toHaveLength(1);
+        expect(statements[0]).toMatchObject({
+          Effect: "Deny",
+          Principal: { AWS: "*" },
+          Action: "sqs:*",
+          Condition: { Bool: { "aws:SecureTransport": "false" } },
+        });
+        expect(statements[0].Resource).toEqual({ "Fn::GetAtt": [p.resource.Properties.Queues[0].Ref, "Arn"] });
+      }
     }
   });
 
-  it("never grants an app function anything on Resource '*'", () => {
+  it("never allows an app function anything on Resource '*'; its only statement on '*' is the ENI deny", () => {
     for (const f of staging.functions()) {
       for (const st of roleStatements(staging, f)) {
-        expect(asArray(st.Resource), `${f.id} ${flat(st.Action)}`).not.toContain("*");
-        expect(st.Effect).toBe("Allow");
+        if (st.Effect === "Allow") {
+          expect(asArray(st.Resource), `${f.id} ${flat(st.Action)}`).not.toContain("*");
+        } else {
+          expect(st.Effect).toBe("Deny");
+          expect(st.Action, f.id).toEqual(ENI_ACTIONS_DENIED_TO_CODE);
+        }
+      }
+    }
+  });
+
+  it("denies function code the ENI actions of the VPC access policy (lambda:SourceFunctionArn = the function)", () => {
+    expect([...ENI_ACTIONS_DENIED_TO_CODE].sort()).toEqual(
+      [
+        "ec2:AssignPrivateIpAddresses",
+        "ec2:CreateNetworkInterface",
+        "ec2:DeleteNetworkInterface",
+        "ec2:DescribeNetworkInterfaces",
+        "ec2:DetachNetworkInterface",
+        "ec2:UnassignPrivateIpAddresses",
+      ].sort(),
+    );
+    for (const s of [staging, production, ephemeral]) {
+      const fns = s.functions();
+      expect(fns).toHaveLength(6);
+      for (const f of fns) {
+        const denies = roleStatements(s, f).filter((st) => st.Effect === "Deny");
+        expect(denies, `${s.stage} ${f.id}`).toEqual([
+          {
+            Effect: "Deny",
+            Action: ENI_ACTIONS_DENIED_TO_CODE,
+            Resource: "*",
+            Condition: { ArnEquals: { "lambda:SourceFunctionArn": { "Fn::GetAtt": [f.id, "Arn"] } } },
+          },
+        ]);
+        // in a policy of its own that the function does not depend on (it refers to the function's ARN)
+        const policy = s
+          .resources("AWS::IAM::Policy")
+          .find((p) => p.stack === f.stack && flat(p.resource.Properties.PolicyDocument).includes("lambda:SourceFunctionArn") && flat(p.resource.Properties.PolicyDocument).includes(`"${f.id}"`))!;
+        expect(policy, `${s.stage} ${f.id}`).toBeDefined();
+        expect(asArray((f.resource as any).DependsOn)).not.toContain(policy.id);
       }
     }
   });
@@ -624,11 +932,18 @@ describe("least-privilege IAM", () => {
   it("grants each function exactly what it needs", () => {
     const grants = (handler: string) => {
       const f = fnByHandler(staging, handler);
-      return roleStatements(staging, f);
+      return roleGrants(staging, f);
     };
     const buy = grants(HANDLERS.buy);
-    expect(actionsOf(buy)).toEqual(["sqs:SendMessage"]);
-    expect(flat(buy[0].Resource)).toContain("OrdersQueue");
+    expect(actionsOf(buy)).toEqual(["dynamodb:GetItem", "sqs:SendMessage"]);
+    const buySend = buy.find((st) => asArray(st.Action).includes("sqs:SendMessage"));
+    expect(asArray(buySend.Action)).toEqual(["sqs:SendMessage"]);
+    expect(flat(buySend.Resource)).toContain("OrdersQueue");
+    // a duplicate request_id answers with the stored order's status: GetItem on the table itself
+    const buyGet = buy.find((st) => asArray(st.Action).includes("dynamodb:GetItem"));
+    expect(asArray(buyGet.Action)).toEqual(["dynamodb:GetItem"]);
+    expect(flat(buyGet.Resource)).toContain("OrdersTable");
+    expect(flat(buyGet.Resource)).not.toContain("/index/");
 
     const order = grants(HANDLERS.order);
     expect(actionsOf(order)).toEqual(["dynamodb:GetItem"]);
@@ -636,6 +951,10 @@ describe("least-privilege IAM", () => {
 
     const health = grants(HANDLERS.health);
     expect(actionsOf(health)).toEqual(["dynamodb:DescribeTable", "sqs:GetQueueAttributes"]);
+    const attributes = health.find((st) => asArray(st.Action).includes("sqs:GetQueueAttributes"));
+    expect(asArray(attributes.Resource)).toHaveLength(1);
+    expect(flat(attributes.Resource)).toContain("OrdersQueue");
+    expect(flat(attributes.Resource)).not.toContain("OrdersDlq");
 
     const admin = grants(HANDLERS.admin);
     expect(actionsOf(admin)).toEqual(["dynamodb:Query"]);
@@ -643,8 +962,9 @@ describe("least-privilege IAM", () => {
     // the index only, not the table
     expect(flat(admin[0].Resource)).toContain("/index/by_item");
 
+    // The sweeper reads an overdue hold's order record before releasing anything (the record decides), then writes it.
     const sweeper = grants(HANDLERS.sweeper);
-    expect(actionsOf(sweeper)).toEqual(["dynamodb:UpdateItem"]);
+    expect(actionsOf(sweeper)).toEqual(["dynamodb:GetItem", "dynamodb:UpdateItem"]);
     expect(flat(sweeper[0].Resource)).toContain("OrdersTable");
     expect(flat(sweeper[0].Resource)).not.toContain("/index/");
 
@@ -656,11 +976,14 @@ describe("least-privilege IAM", () => {
         "sqs:ChangeMessageVisibility",
         "sqs:DeleteMessage",
         "sqs:GetQueueAttributes",
-        "sqs:GetQueueUrl",
         "sqs:ReceiveMessage",
         "sqs:SendMessage",
       ].sort(),
     );
+    // the code never resolves a queue URL (QUEUE_URL/DLQ_URL come from the environment), nor does the mapping
+    for (const s of [staging, production, ephemeral]) {
+      for (const f of s.functions()) expect(actionsOf(roleGrants(s, f)), `${s.stage} ${f.id}`).not.toContain("sqs:GetQueueUrl");
+    }
     const send = processor.find((st) => asArray(st.Action).includes("sqs:SendMessage"));
     expect(asArray(send.Action)).toEqual(["sqs:SendMessage"]);
     expect(flat(send.Resource)).toContain("OrdersDlq");
@@ -682,6 +1005,53 @@ describe("least-privilege IAM", () => {
         .map((arn: unknown) => flat(arn).match(/service-role\/([A-Za-z]+)/)?.[1]),
     );
     expect([...managed].sort()).toEqual(["AWSLambdaBasicExecutionRole", "AWSLambdaVPCAccessExecutionRole"]);
+  });
+});
+
+describe("cdk-nag (AwsSolutionsChecks + ServerlessChecks)", () => {
+  /** The suppressions in a synthesized stage: the cdk_nag metadata the stacks put on their resources. */
+  const suppressions = (s: Synth) =>
+    s.resources().flatMap(({ stack, id, resource }) =>
+      ((resource.Metadata?.cdk_nag?.rules_to_suppress ?? []) as Array<{ id: string; reason: string; applies_to?: unknown[] }>).map(
+        (rule) => ({ stack, resource: id, ...rule }),
+      ),
+    );
+
+  it("reports a finding as a stack annotation on this aws-cdk-lib (a queue without TLS enforcement)", () => {
+    const app = new CdkApp();
+    const stack = new CdkStack(app, "NagControl");
+    new sqs.Queue(stack, "Plain");
+    Aspects.of(app).add(new AwsSolutionsChecks({ verbose: true, reports: false }));
+    Aspects.of(app).add(new ServerlessChecks({ verbose: true, reports: false }));
+    const findings = nagFindings(app.synth());
+    expect(findings.filter((f) => f.level === "error").map((f) => f.rule)).toContain("AwsSolutions-SQS4");
+  });
+
+  it("finds no unsuppressed error (nor warning) on staging and production", () => {
+    for (const s of [staging, production]) {
+      const errors = s.nag.filter((f) => f.level === "error").map((f) => `${f.path} ${f.rule}: ${f.message}`);
+      expect(errors, `${s.stage}: cdk-nag errors`).toEqual([]);
+      const warnings = s.nag.filter((f) => f.level === "warning").map((f) => `${f.path} ${f.rule}`);
+      expect(warnings, `${s.stage}: cdk-nag warnings`).toEqual([]);
+    }
+  });
+
+  it("suppresses only with a stated reason, and docs/deploy.md lists every suppressed rule", () => {
+    const deployDoc = fs.readFileSync(path.join(ROOT, "docs/deploy.md"), "utf8");
+    expect(deployDoc.indexOf("### cdk-nag")).toBeGreaterThan(0);
+    const section = deployDoc.slice(deployDoc.indexOf("### cdk-nag"));
+    for (const s of [staging, production]) {
+      const all = suppressions(s);
+      expect(all.length, s.stage).toBeGreaterThan(0);
+      for (const rule of all) {
+        expect(rule.reason.length, `${s.stage} ${rule.resource} ${rule.id}`).toBeGreaterThan(40);
+        // a table row: | `Rule-Id` | ... or | `Rule-Id` (warning) | ...
+        expect(section, `${rule.id} (${rule.stack}/${rule.resource}) in docs/deploy.md`).toMatch(new RegExp(`^\\| \`${rule.id}\`[^|\\n]*\\|`, "m"));
+      }
+    }
+    // fixed, not suppressed: TLS-only queues, flow logs on production, JSON access logs
+    const production_ = suppressions(production).map((r) => r.id);
+    for (const fixed of ["AwsSolutions-SQS4", "AwsSolutions-VPC7", "Serverless-APIGWStructuredLogging"]) expect(production_).not.toContain(fixed);
   });
 });
 

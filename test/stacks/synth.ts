@@ -8,7 +8,10 @@ import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
+import { Aspects } from "aws-cdk-lib";
 import { Template } from "aws-cdk-lib/assertions";
+import type { CloudAssembly } from "aws-cdk-lib/cx-api";
+import { AwsSolutionsChecks, ServerlessChecks } from "cdk-nag";
 import { App } from "sst/constructs";
 import { initProject, useProject } from "sst/project.js";
 import { load } from "sst/stacks/build.js";
@@ -19,6 +22,17 @@ export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "
 
 export type Resource = { Type: string; Properties?: any; Metadata?: any; DeletionPolicy?: string; UpdateReplacePolicy?: string };
 export type TemplateJson = { Resources: Record<string, Resource>; Outputs?: Record<string, any> };
+
+/** One unsuppressed cdk-nag finding: a stack annotation added by AwsSolutionsChecks or ServerlessChecks. */
+export interface NagFinding {
+  level: "error" | "warning";
+  stack: string;
+  /** Construct path, e.g. /staging-flash-sale-Api/Buy/Resource */
+  path: string;
+  /** e.g. AwsSolutions-IAM4 or Serverless-LambdaDLQ (with [appliesTo] when the rule has granular findings) */
+  rule: string;
+  message: string;
+}
 
 export interface SynthStack {
   name: string;
@@ -38,6 +52,13 @@ export interface Synth {
   functions(): Array<{ stack: string; id: string; resource: Resource }>;
   /** The synthesized asset directory of a function. */
   assetDir(resource: Resource): string;
+  /** Unsuppressed cdk-nag findings (errors and warnings); empty unless synthesized with `{ nag: true }`. */
+  nag: NagFinding[];
+}
+
+export interface SynthOptions {
+  /** Apply cdk-nag's AwsSolutionsChecks and ServerlessChecks to the app before it is finished. */
+  nag?: boolean;
 }
 
 // npm is run by SST in every bundle dir (with no dependencies); keep it off the network.
@@ -56,6 +77,7 @@ export async function synth(
   stage: string,
   mode: "deploy" | "dev" = "deploy",
   env: Record<string, string | undefined> = {},
+  options: SynthOptions = {},
 ): Promise<Synth> {
   if (process.env.NODE_ENV !== "test") throw new Error("stack tests need NODE_ENV=test (set by vitest)");
   offlineNpm();
@@ -81,6 +103,11 @@ export async function synth(
     let assembly;
     try {
       await config.stacks(app);
+      if (options.nag) {
+        // Findings come back as stack annotations (errors and warnings) when the app is synthesized.
+        Aspects.of(app).add(new AwsSolutionsChecks({ verbose: true, reports: false }));
+        Aspects.of(app).add(new ServerlessChecks({ verbose: true, reports: false }));
+      }
       await app.finish();
       assembly = app.synth();
     } catch (error) {
@@ -90,6 +117,8 @@ export async function synth(
     if (assembly.manifest.missing?.length) {
       throw new Error(`missing context: ${assembly.manifest.missing.map((m) => m.key).join(", ")}`);
     }
+
+    const nag = nagFindings(assembly);
 
     const prefix = `${stage}-${project.config.name}-`;
     const stacks: Record<string, SynthStack> = {};
@@ -109,6 +138,7 @@ export async function synth(
       stage,
       mode,
       outdir,
+      nag,
       stacks,
       resources,
       functions: () =>
@@ -128,6 +158,21 @@ export async function synth(
       else process.env[k] = v;
     }
   }
+}
+
+/** The cdk-nag findings (errors and warnings) among the annotations of a synthesized assembly's stacks. */
+export function nagFindings(assembly: CloudAssembly): NagFinding[] {
+  const findings: NagFinding[] = [];
+  for (const stack of assembly.stacks) {
+    for (const m of stack.messages) {
+      if (m.level !== "error" && m.level !== "warning") continue;
+      const message = String(m.entry.data);
+      const rule = message.match(/^((?:AwsSolutions|Serverless)-[A-Za-z0-9]+(?:\[[^\]]*\])?):/)?.[1];
+      if (!rule) continue;
+      findings.push({ level: m.level, stack: stack.stackName, path: m.id, rule, message: message.split("\n")[0]! });
+    }
+  }
+  return findings;
 }
 
 /** Resolve a CloudFormation value to a flat string for substring checks. */
