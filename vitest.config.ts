@@ -1,22 +1,31 @@
 import { defineConfig } from "vitest/config";
 
+const env = {
+  NODE_ENV: "test",
+  SST_TELEMETRY_DISABLED: "1",
+  POWERTOOLS_LOG_LEVEL: "SILENT",
+  POWERTOOLS_METRICS_DISABLED: "true",
+  AWS_ACCESS_KEY_ID: "local",
+  AWS_SECRET_ACCESS_KEY: "local",
+  AWS_REGION: "us-east-1",
+  AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: "true",
+};
+
 export default defineConfig({
   test: {
-    include: ["test/**/*.test.ts"],
-    globalSetup: ["test/support/global-setup.ts"],
     // In CI, a JSON summary too, from which .ci/run prints a plain "N passed, N failed" line.
     reporters: process.env.CI ? ["default", ["json", { outputFile: ".ci/results.json" }]] : ["default"],
     testTimeout: 60_000,
     hookTimeout: 60_000,
-    env: {
-      NODE_ENV: "test",
-      SST_TELEMETRY_DISABLED: "1",
-      POWERTOOLS_LOG_LEVEL: "SILENT",
-      POWERTOOLS_METRICS_DISABLED: "true",
-      AWS_ACCESS_KEY_ID: "local",
-      AWS_SECRET_ACCESS_KEY: "local",
-      AWS_REGION: "us-east-1",
-      AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: "true",
-    },
+    env,
+    projects: [
+      // Fast, no services: the domain against in-memory ports, schemas, telemetry, docs. `npx vitest run --project unit`
+      { extends: true, test: { name: "unit", include: ["test/unit/**/*.test.ts"] } },
+      // Real services: a private redis-server (and Redis Cluster) per run, fauxqs and dynalite in-process, faults.
+      {
+        extends: true,
+        test: { name: "services", include: ["test/{integration,e2e,faults,stacks}/**/*.test.ts"], globalSetup: ["test/support/global-setup.ts"] },
+      },
+    ],
   },
 });

@@ -14,12 +14,12 @@ import { fileURLToPath } from "node:url";
 import { DynamoDBClient, ScanCommand, type AttributeValue } from "@aws-sdk/client-dynamodb";
 import { GetQueueAttributesCommand, type SQSClient } from "@aws-sdk/client-sqs";
 import { Redis } from "ioredis";
-import { sqsClient } from "../../packages/core/src/adapters/sqs";
-import { startLocalEngine, type LocalEngine } from "../../packages/functions/src/local/engine";
-import { QueuePoller } from "../../packages/functions/src/local/queue-poller";
-import { freePort } from "../../packages/functions/src/local/redis-server";
-import { startStandIns, type AwsResources } from "../../packages/functions/src/local/stand-ins";
-import { handler as processor } from "../../packages/functions/src/processor";
+import { sqsClient } from "@flash/core/adapters/sqs/queue";
+import { startLocalEngine, type LocalEngine } from "@flash/local/engine";
+import { QueuePoller } from "@flash/local/queue-poller";
+import { freePort } from "@flash/local/redis-server";
+import { startStandIns, type AwsResources } from "@flash/local/stand-ins";
+import { handler as processor } from "@flash/functions/queue/processor";
 import { runOps } from "../../scripts/ops/cli";
 import { waitFor } from "./fixtures";
 
@@ -389,8 +389,6 @@ export async function stopAllRigs(): Promise<void> {
 }
 
 async function startEngineHere(redisUrl: string, env: Record<string, string>, options: RigOptions) {
-  // startLocalEngine writes its settings into process.env; put it back afterwards for the next scenario.
-  const saved = { ...process.env };
   const engine: LocalEngine = await startLocalEngine({
     port: 0,
     redisUrl,
@@ -403,8 +401,6 @@ async function startEngineHere(redisUrl: string, env: Record<string, string>, op
     engine: { url: engine.url, adminToken: engine.adminToken, sweep: () => engine.sweep() } satisfies EngineHandle,
     async stopEngine() {
       await engine.stop();
-      for (const key of Object.keys(process.env)) if (!(key in saved)) delete process.env[key];
-      Object.assign(process.env, saved);
     },
   };
 }
