@@ -1,3 +1,5 @@
+import { DEFAULTS } from "@flash/core/contract/environment";
+
 /**
  * Typed per-stage configuration for the flash-sale stacks.
  *
@@ -175,12 +177,13 @@ export const defaultConfig: StageConfig = {
   accountQuotas: AWS_DEFAULT_QUOTAS,
   pointInTimeRecovery: false,
   logRetention: "one_week",
+  // The functions' own defaults (contract/environment.ts), except where a throwaway stage deliberately differs.
   app: {
-    rateLimitMaxRequests: 60,
-    rateLimitWindowSeconds: 60,
-    idempotencyTtlSeconds: 86_400,
-    orderRetentionDays: 7,
-    paymentFailureRate: 0.05,
+    rateLimitMaxRequests: DEFAULTS.RATE_LIMIT_MAX_REQUESTS,
+    rateLimitWindowSeconds: DEFAULTS.RATE_LIMIT_WINDOW_SECONDS,
+    idempotencyTtlSeconds: DEFAULTS.IDEMPOTENCY_TTL_SECONDS,
+    orderRetentionDays: 7, // dev and preview stages keep their records a week, not DEFAULTS' 90 days
+    paymentFailureRate: 0.05, // and decline some payments, so the failure paths are exercised
   },
   apiFunctions: { memoryMb: 512, timeoutSeconds: 10 },
   processor: {
@@ -249,11 +252,10 @@ export const productionConfig: StageConfig = {
   pointInTimeRecovery: true,
   logRetention: "one_month",
   app: {
+    ...defaultConfig.app,
     rateLimitMaxRequests: 20,
-    rateLimitWindowSeconds: 60,
-    idempotencyTtlSeconds: 86_400,
-    orderRetentionDays: 90,
-    paymentFailureRate: 0,
+    orderRetentionDays: DEFAULTS.ORDER_RETENTION_DAYS,
+    paymentFailureRate: DEFAULTS.PAYMENT_FAILURE_RATE,
   },
   apiFunctions: { memoryMb: 1024, timeoutSeconds: 10 },
   processor: { ...defaultConfig.processor, memoryMb: 1024, maxConcurrency: 50, reservedConcurrency: 50 },
