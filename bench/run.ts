@@ -3,6 +3,7 @@
  * same run (ratios travel between machines; absolute numbers do not), plus Redis calls per request.
  * The engine runs in its own process so the load generator does not share its event loop.
  */
+import { pathOf } from "@flash/core/contract/routes";
 import { spawn, type ChildProcess } from "node:child_process";
 import { mkdirSync, writeFileSync } from "node:fs";
 import { randomUUID } from "node:crypto";
@@ -92,27 +93,27 @@ async function main() {
     env: { ...process.env, PORT: String(port), ADMIN_TOKEN: TOKEN, REDIS_URL: redisServer.url, RATE_LIMIT_MAX_REQUESTS: "1000000", POWERTOOLS_LOG_LEVEL: "ERROR", AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: "true" },
   });
   const base = `http://127.0.0.1:${port}`;
-  await waitHttp(`${base}/health`);
+  await waitHttp(`${base}${pathOf("health")}`);
   const admin = (item: string, stock: number, limit = 1) =>
-    fetch(`${base}/admin/items/${item}`, { method: "PUT", headers: { authorization: `Bearer ${TOKEN}` }, body: JSON.stringify({ stock, per_user_limit: limit }) });
-  const levels = async (item: string) => (await (await fetch(`${base}/admin/items/${item}`, { headers: { authorization: `Bearer ${TOKEN}` } })).json()) as { stock: number; in_flight: number; sold: number };
+    fetch(`${base}${pathOf("setStock", { item_id: item })}`, { method: "PUT", headers: { authorization: `Bearer ${TOKEN}` }, body: JSON.stringify({ stock, per_user_limit: limit }) });
+  const levels = async (item: string) => (await (await fetch(`${base}${pathOf("getItem", { item_id: item })}`, { headers: { authorization: `Bearer ${TOKEN}` } })).json()) as { stock: number; in_flight: number; sold: number };
   const order = (item: string) => () => JSON.stringify({ user_id: `u-${randomUUID().slice(0, 12)}`, item_id: item, amount: 1, request_id: randomUUID() });
 
   try {
     // Warm-up so JIT and connections are settled before measuring.
     await admin("warm", 0);
-    await load(`${base}/buy`, order("warm"), { duration: 2 });
+    await load(`${base}${pathOf("buy")}`, order("warm"), { duration: 2 });
 
     // 2a. Sold out: the path most of a flash crowd takes.
     await admin("gone", 0);
-    const soldOut = summary(await load(`${base}/buy`, order("gone")));
+    const soldOut = summary(await load(`${base}${pathOf("buy")}`, order("gone")));
     results.sold_out = { ...soldOut, ratio_to_bare: +(soldOut.requests_per_second / baseline.requests_per_second).toFixed(2) };
     console.log("sold out", results.sold_out);
 
     // 2b. Flash crowd: 100 units, 20,000 distinct buyers, then the time until every unit is settled.
     await admin("drop", 100);
     const crowdStart = Date.now();
-    const crowd = summary(await load(`${base}/buy`, order("drop"), { amount: 20_000 }));
+    const crowd = summary(await load(`${base}${pathOf("buy")}`, order("drop"), { amount: 20_000 }));
     let l = await levels("drop");
     while (l.sold + l.stock < 100 || l.in_flight > 0) {
       await new Promise((r) => setTimeout(r, 20));
@@ -124,7 +125,7 @@ async function main() {
     // 2c. Settlement throughput: 2,000 accepted orders, measured from the first 202 to the last sale.
     await admin("bulk", 2000, 1);
     const bulkStart = Date.now();
-    const bulk = summary(await load(`${base}/buy`, order("bulk"), { amount: 2000, connections: 50 }));
+    const bulk = summary(await load(`${base}${pathOf("buy")}`, order("bulk"), { amount: 2000, connections: 50 }));
     const acceptedAt = Date.now();
     for (l = await levels("bulk"); l.sold < 2000; l = await levels("bulk")) await new Promise((r) => setTimeout(r, 20));
     const settleSeconds = (Date.now() - bulkStart) / 1000;
@@ -137,7 +138,7 @@ async function main() {
     console.log("accepted orders", results.accepted_orders);
 
     // 2d. Redis round trips per request, path by path (sequential, 200 each, under MONITOR).
-    const post = (body: string) => fetch(`${base}/buy`, { method: "POST", headers: { "content-type": "application/json" }, body });
+    const post = (body: string) => fetch(`${base}${pathOf("buy")}`, { method: "POST", headers: { "content-type": "application/json" }, body });
     const N = 200;
     const sequential = async (bodies: () => string) => { for (let i = 0; i < N; i++) await post(bodies()); };
     await admin("calls", N * 2, 1);

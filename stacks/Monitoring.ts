@@ -117,7 +117,7 @@ export function Monitoring({ stack, app }: StackContext) {
     period,
   });
   const inventoryPerItem = new cw.MathExpression({
-    expression: `SEARCH('{${METRICS_NAMESPACE},${ITEM_DIMENSION},service,stage} MetricName="InventoryRemaining" stage="${app.stage}"', 'Minimum', ${a.periodSeconds})`,
+    expression: `SEARCH('{${METRICS_NAMESPACE},${ITEM_DIMENSION},service,stage} MetricName="${Metric.InventoryRemaining}" stage="${app.stage}"', 'Minimum', ${a.periodSeconds})`,
     usingMetrics: {},
     label: "",
     period,

@@ -4,7 +4,7 @@ import * as sqs from "aws-cdk-lib/aws-sqs";
 import * as dynamodb from "aws-cdk-lib/aws-dynamodb";
 import { NagSuppressions } from "cdk-nag";
 import { getStageConfig, VISIBILITY_TIMEOUT_FACTOR } from "./config.js";
-import { ORDERS_TABLE } from "@flash/core/contract/resources";
+import { ORDERS_QUEUE, ORDERS_TABLE } from "@flash/core/contract/resources";
 
 export interface OrdersOutputs {
   queue: sqs.Queue;
@@ -21,7 +21,7 @@ export function Orders({ stack, app }: StackContext): OrdersOutputs {
   const removalPolicy = config.retainData ? RemovalPolicy.RETAIN : RemovalPolicy.DESTROY;
 
   const dlq = new sqs.Queue(stack, "OrdersDlq", {
-    queueName: app.logicalPrefixedName("orders-dlq"),
+    queueName: app.logicalPrefixedName(`${ORDERS_QUEUE.defaultName}${ORDERS_QUEUE.deadLetterSuffix}`),
     retentionPeriod: Duration.days(14),
     encryption: sqs.QueueEncryption.SQS_MANAGED,
     // Resource policy denying every request not made over TLS (aws:SecureTransport false).
@@ -36,7 +36,7 @@ export function Orders({ stack, app }: StackContext): OrdersOutputs {
   ]);
 
   const queue = new sqs.Queue(stack, "OrdersQueue", {
-    queueName: app.logicalPrefixedName("orders"),
+    queueName: app.logicalPrefixedName(ORDERS_QUEUE.defaultName),
     visibilityTimeout: Duration.seconds(config.processor.timeoutSeconds * VISIBILITY_TIMEOUT_FACTOR),
     retentionPeriod: Duration.days(config.queue.retentionDays),
     deadLetterQueue: { queue: dlq, maxReceiveCount: config.queue.maxReceiveCount },
@@ -46,7 +46,7 @@ export function Orders({ stack, app }: StackContext): OrdersOutputs {
   });
 
   const table = new dynamodb.Table(stack, "OrdersTable", {
-    tableName: app.logicalPrefixedName("orders"),
+    tableName: app.logicalPrefixedName(ORDERS_TABLE.defaultName),
     partitionKey: { name: ORDERS_TABLE.partitionKey, type: dynamodb.AttributeType.STRING },
     billingMode: dynamodb.BillingMode.PAY_PER_REQUEST,
     pointInTimeRecoverySpecification: { pointInTimeRecoveryEnabled: config.pointInTimeRecovery },

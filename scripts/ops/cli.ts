@@ -13,6 +13,7 @@ import {
 } from "@aws-sdk/client-sqs";
 import { sqsClient } from "@flash/core/adapters/sqs/queue";
 import { ORDERS_QUEUE } from "@flash/core/contract/resources";
+import { pathOf } from "@flash/core/contract/routes";
 
 const { correlationAttribute: CORRELATION_ATTRIBUTE, failureReasonAttribute: FAILURE_REASON_ATTRIBUTE } = ORDERS_QUEUE;
 import { SaleReport } from "@flash/core/domain/report";
@@ -129,11 +130,11 @@ const levelsLine = (l: Partial<ItemLevels> & { item_id: string }) =>
 async function stock(target: Target, args: string[], flags: Flags, print: Print): Promise<number> {
   const [item] = args;
   if (!item) {
-    const { items } = await call<{ items: (Partial<ItemLevels> & { item_id: string })[] }>(target, "GET", "/admin/items");
+    const { items } = await call<{ items: (Partial<ItemLevels> & { item_id: string })[] }>(target, "GET", pathOf("listItems"));
     print(items.length ? items.map(levelsLine).join("\n") : "no items loaded", items);
     return 0;
   }
-  const path = `/admin/items/${encodeURIComponent(item)}`;
+  const path = pathOf("getItem", { item_id: item });
   if (flags.set !== undefined) {
     const body = { stock: int(flags.set, "set")!, ...(flags.limit !== undefined ? { per_user_limit: int(flags.limit, "limit", 1) } : {}) };
     const levels = await call<ItemLevels>(target, "PUT", path, body);
@@ -149,7 +150,7 @@ async function order(target: Target, args: string[], print: Print): Promise<numb
   const [requestId] = args;
   if (!requestId) throw new UsageError("order needs a request_id");
   try {
-    const record = await call<Order.Record>(target, "GET", `/orders/${encodeURIComponent(requestId)}`, undefined, false);
+    const record = await call<Order.Record>(target, "GET", pathOf("order", { request_id: requestId }), undefined, false);
     const lines = [
       `${record.request_id}: ${record.status}${record.reason ? ` (${record.reason})` : ""}`,
       `  item ${record.item_id}  user ${record.user_id}  amount ${record.amount}`,
@@ -302,7 +303,7 @@ async function redrive(target: Target, flags: Flags, print: Print): Promise<numb
 }
 
 async function reconcile(target: Target, args: string[], flags: Flags, print: Print): Promise<number> {
-  const items = args.length ? args : (await call<{ items: { item_id: string }[] }>(target, "GET", "/admin/items")).items.map((i) => i.item_id);
+  const items = args.length ? args : (await call<{ items: { item_id: string }[] }>(target, "GET", pathOf("listItems"))).items.map((i) => i.item_id);
   if (!items.length) throw new UsageError("no items registered in Redis (cache lost?): name them, e.g. reconcile sku-1 --repair --total 100");
   const total = int(flags.total, "total");
   const limit = int(flags.limit, "limit", 1);
@@ -311,7 +312,7 @@ async function reconcile(target: Target, args: string[], flags: Flags, print: Pr
   const reports: Reconcile.Report[] = [];
   const lines: string[] = [];
   for (const item of items) {
-    const r = await call<Reconcile.Report>(target, "POST", `/admin/items/${encodeURIComponent(item)}/reconcile`, body);
+    const r = await call<Reconcile.Report>(target, "POST", pathOf("reconcile", { item_id: item }), body);
     reports.push(r);
     lines.push(`${r.item_id}: ${r.status} (${r.orders} recorded orders)`);
     for (const d of r.drift) lines.push(`  ${d.field.padEnd(10)} redis ${String(d.current ?? "missing").padStart(8)}   orders say ${String(d.expected).padStart(8)}`);
@@ -329,9 +330,9 @@ async function reconcile(target: Target, args: string[], flags: Flags, print: Pr
 }
 
 async function report(target: Target, flags: Flags, print: Print, cwd: string): Promise<number> {
-  const { items } = await call<{ items: { item_id: string }[] }>(target, "GET", "/admin/items");
+  const { items } = await call<{ items: { item_id: string }[] }>(target, "GET", pathOf("listItems"));
   const perItem: SaleReport.ItemReport[] = [];
-  for (const { item_id } of items) perItem.push(await call<SaleReport.ItemReport>(target, "GET", `/admin/items/${encodeURIComponent(item_id)}/report`));
+  for (const { item_id } of items) perItem.push(await call<SaleReport.ItemReport>(target, "GET", pathOf("report", { item_id })));
   const result = SaleReport.combine(perItem);
   const dir = path.resolve(cwd, typeof flags.out === "string" ? flags.out : ".");
   fs.mkdirSync(dir, { recursive: true });

@@ -1,4 +1,5 @@
 import * as z from "zod";
+import { ORDERS_TABLE as ORDERS_TABLE_SPEC } from "./resources";
 
 /**
  * Every runtime setting the functions read, declared once, and the only place that reads the environment.
@@ -19,7 +20,7 @@ const EnvSchema = z.object({
   AWS_CALL_TIMEOUT_MS: intFrom(3000, 1),
   QUEUE_URL: z.string().default(""),
   DLQ_URL: z.string().default(""),
-  ORDERS_TABLE: z.string().default("orders"),
+  ORDERS_TABLE: z.string().default(ORDERS_TABLE_SPEC.defaultName),
   /** Local stand-ins or LocalStack; unset on AWS. */
   AWS_ENDPOINT_URL: z.string().optional(),
   /** Per-service endpoints, as the AWS SDKs define them; the local profile runs SQS and DynamoDB on separate ports. */
@@ -30,7 +31,7 @@ const EnvSchema = z.object({
   RATE_LIMIT_WINDOW_SECONDS: intFrom(60, 1),
   /** How long a request_id is remembered for duplicate detection. */
   IDEMPOTENCY_TTL_SECONDS: intFrom(86_400, 60),
-  /** Orders keep their record this long in DynamoDB (TTL attribute `expires_at`). */
+  /** Orders keep their record this long in DynamoDB (the table's TTL attribute, contract/resources.ts). */
   ORDER_RETENTION_DAYS: intFrom(90, 1),
   /** The queue's redrive maxReceiveCount: the processor counts a failure on the last receive as dead-lettered. */
   MAX_RECEIVE_COUNT: intFrom(3, 1),

@@ -1,30 +1,44 @@
 /**
- * Every HTTP route, declared once. The stacks (stacks/Api.ts), the local gateway (packages/local), the OpenAPI
- * file's test and the docs read this list; a route added here is served everywhere it has a handler.
+ * Every HTTP route, declared once. The stacks (stacks/Api.ts), the local gateway (packages/local), the ops CLI,
+ * the benchmark and the docs tests read this list; a route added here is served everywhere it has a handler.
  *
  * `handler` names the module under packages/functions/src/http/; `auth` is who may call it: anyone ("public"),
- * or operators ("admin": IAM on AWS, a bearer token in the local profile). Admin routes share one function and
- * `operation` names what it does.
+ * or operators ("admin": IAM on AWS, a bearer token in the local profile). Admin routes share one function, and
+ * their `name` is the operation it performs.
  */
 export const ROUTES = [
-  { method: "POST", path: "/buy", handler: "buy", auth: "public" },
-  { method: "GET", path: "/orders/{request_id}", handler: "order", auth: "public" },
-  { method: "GET", path: "/health", handler: "health", auth: "public" },
-  { method: "GET", path: "/admin/items", handler: "admin", auth: "admin", operation: "listItems" },
-  { method: "PUT", path: "/admin/items/{item_id}", handler: "admin", auth: "admin", operation: "setStock" },
-  { method: "GET", path: "/admin/items/{item_id}", handler: "admin", auth: "admin", operation: "getItem" },
-  { method: "POST", path: "/admin/items/{item_id}/reconcile", handler: "admin", auth: "admin", operation: "reconcile" },
-  { method: "GET", path: "/admin/items/{item_id}/report", handler: "admin", auth: "admin", operation: "report" },
+  { name: "buy", method: "POST", path: "/buy", handler: "buy", auth: "public" },
+  { name: "order", method: "GET", path: "/orders/{request_id}", handler: "order", auth: "public" },
+  { name: "health", method: "GET", path: "/health", handler: "health", auth: "public" },
+  { name: "listItems", method: "GET", path: "/admin/items", handler: "admin", auth: "admin" },
+  { name: "setStock", method: "PUT", path: "/admin/items/{item_id}", handler: "admin", auth: "admin" },
+  { name: "getItem", method: "GET", path: "/admin/items/{item_id}", handler: "admin", auth: "admin" },
+  { name: "reconcile", method: "POST", path: "/admin/items/{item_id}/reconcile", handler: "admin", auth: "admin" },
+  { name: "report", method: "GET", path: "/admin/items/{item_id}/report", handler: "admin", auth: "admin" },
 ] as const;
 
 export type Route = (typeof ROUTES)[number];
+export type RouteName = Route["name"];
 export type HandlerName = Route["handler"];
-export type AdminOperation = Extract<Route, { auth: "admin" }>["operation"];
+export type AdminOperation = Extract<Route, { auth: "admin" }>["name"];
 
 /** API Gateway's route key, e.g. "GET /orders/{request_id}". */
 export const routeKey = (route: Pick<Route, "method" | "path">) => `${route.method} ${route.path}`;
 
+const byName = new Map<string, Route>(ROUTES.map((r) => [r.name, r]));
+
+export const route = (name: RouteName): Route => byName.get(name)!;
+
+/** A concrete path: the route's {parameters} filled in and encoded, e.g. pathOf("order", { request_id: "r-1" }). */
+export function pathOf(name: RouteName, params: Record<string, string> = {}): string {
+  return route(name).path.replace(/\{([a-z_]+)\}/g, (_m, key: string) => {
+    const value = params[key];
+    if (value === undefined) throw new Error(`pathOf(${name}): missing ${key}`);
+    return encodeURIComponent(value);
+  });
+}
+
 /** The admin operation behind a route key: how the one admin function knows what was asked. */
 export const ADMIN_OPERATIONS: ReadonlyMap<string, AdminOperation> = new Map(
-  ROUTES.flatMap((r) => ("operation" in r ? [[routeKey(r), r.operation] as const] : [])),
+  ROUTES.flatMap((r) => (r.auth === "admin" ? [[routeKey(r), r.name as AdminOperation] as const] : [])),
 );

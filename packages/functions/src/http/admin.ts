@@ -1,7 +1,7 @@
 import middy from "@middy/core";
 import { injectLambdaContext } from "@aws-lambda-powertools/logger/middleware";
-import * as z from "zod";
 import { Order } from "@flash/core/domain/order";
+import { Item } from "@flash/core/domain/item";
 import { Reconcile } from "@flash/core/domain/reconcile";
 import { SaleReport } from "@flash/core/domain/report";
 import { DependencyUnavailableError, EngineError, ValidationError } from "@flash/core/domain/errors";
@@ -9,11 +9,6 @@ import { ADMIN_OPERATIONS, type AdminOperation } from "@flash/core/contract/rout
 import { runtime } from "@flash/core/runtime/wire";
 import { logger, loggerFor } from "@flash/core/runtime/telemetry";
 import { Http } from "./http";
-
-const StockUpdate = z.object({
-  stock: z.number().int("must be an integer").min(0),
-  per_user_limit: z.number().int("must be an integer").min(1).default(1),
-});
 
 const ReconcileRequest = Reconcile.Options.strict();
 
@@ -39,7 +34,7 @@ const operations: Record<AdminOperation, Operation> = {
   },
   async setStock(event, correlation) {
     const item = itemOf(event);
-    const update = Http.parseBody(event, StockUpdate);
+    const update = Http.parseBody(event, Item.StockUpdate);
     const levels = await runtime().inventory.setStock(item, update.stock, update.per_user_limit);
     loggerFor(correlation).info("stock set", { ...levels });
     return Http.reply(200, levels);

@@ -5,11 +5,12 @@ import { Buy } from "@flash/core/domain/buy";
 import { Order } from "@flash/core/domain/order";
 import { DependencyUnavailableError, ScriptError, ValidationError } from "@flash/core/domain/errors";
 import { Metric, rejectedMetric } from "@flash/core/contract/metrics";
+import { pathOf } from "@flash/core/contract/routes";
 import { runtime } from "@flash/core/runtime/wire";
 import { count, logger, loggerFor, metrics, milliseconds } from "@flash/core/runtime/telemetry";
 import { Http } from "./http";
 
-const statusUrl = (requestId: string) => `/orders/${encodeURIComponent(requestId)}`;
+const statusUrl = (requestId: string) => pathOf("order", { request_id: requestId });
 
 /** POST /buy: parse, Buy.place, and the outcome as HTTP. */
 export async function buy(event: Http.Event): Promise<Http.Result> {
