@@ -12,9 +12,12 @@ execFileSync(process.execPath, ["--import", "tsx", "scripts/synth.ts", "--stage"
 const dist = ".sst/dist";
 const bundles: { name: string; file: string }[] = [];
 for (const asset of readdirSync(dist).filter((d) => d.startsWith("asset."))) {
-  const dir = join(dist, asset, "packages/functions/src");
-  if (!existsSync(dir)) continue;
-  for (const f of readdirSync(dir).filter((f) => f.endsWith(".mjs"))) bundles.push({ name: f.replace(".mjs", ""), file: join(dir, f) });
+  const root = join(dist, asset, "packages/functions/src");
+  if (!existsSync(root)) continue;
+  // Handlers sit one folder down (http/, queue/, schedule/): the name is that path, e.g. "http/buy".
+  for (const f of readdirSync(root, { recursive: true }) as string[]) {
+    if (f.endsWith(".mjs")) bundles.push({ name: f.replace(/\.mjs$/, ""), file: join(root, f) });
+  }
 }
 
 const probe = (file: string) =>

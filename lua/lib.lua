@@ -8,7 +8,9 @@
 --   5 item:{i}:ledger     hash: request_id -> how the request ended (see entry_value)
 --   6 item:{i}:admitting  sorted set: request_id by owner time, for holds not yet on the queue
 --   7 item:{i}:rejections hash: reason -> count (the sale report)
-local ITEM, USERS, HOLDS, HELD_AT, LEDGER, ADMITTING, REJECTIONS = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6], KEYS[7]
+--   8 item:{i}:dead_lettered sorted set: request_id by when its message went to the DLQ
+local ITEM, USERS, HOLDS, HELD_AT, LEDGER, ADMITTING, REJECTIONS, DEAD_LETTERED =
+  KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6], KEYS[7], KEYS[8]
 
 -- The Redis clock: every Lambda and every script agree on it.
 local function now_ms()
@@ -46,6 +48,7 @@ local function drop_hold(rid)
   redis.call('HDEL', HOLDS, rid)
   redis.call('ZREM', HELD_AT, rid)
   redis.call('ZREM', ADMITTING, rid)
+  redis.call('ZREM', DEAD_LETTERED, rid)
 end
 
 -- Held units go back on sale.

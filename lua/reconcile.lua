@@ -17,6 +17,7 @@ for _, rid in ipairs(plan.drop_holds) do
   redis.call('HDEL', HOLDS, rid)
   redis.call('ZREM', HELD_AT, rid)
   redis.call('ZREM', ADMITTING, rid)
+  redis.call('ZREM', DEAD_LETTERED, rid)
 end
 for _, e in ipairs(plan.ledger) do redis.call('HSET', LEDGER, e[1], entry_value(e[2], e[3], e[4])) end
 local users, sold = {}, 0
@@ -33,7 +34,7 @@ for i = 1, #holds, 2 do
   users[hold.user] = (users[hold.user] or 0) + hold.amount
   redis.call('ZADD', HELD_AT, 'NX', hold.at, holds[i])
 end
-for _, index in ipairs({HELD_AT, ADMITTING}) do
+for _, index in ipairs({HELD_AT, ADMITTING, DEAD_LETTERED}) do
   for _, rid in ipairs(redis.call('ZRANGE', index, 0, -1)) do
     if redis.call('HEXISTS', HOLDS, rid) == 0 then redis.call('ZREM', index, rid) end
   end

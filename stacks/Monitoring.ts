@@ -160,6 +160,13 @@ export function Monitoring({ stack, app }: StackContext) {
     comparisonOperator: cw.ComparisonOperator.GREATER_THAN_THRESHOLD,
     evaluationPeriods,
   });
+  alarm("ScriptErrors", {
+    alarmDescription: "Redis answered a Lua script with an error: a bug, not an outage. Buys answer 500; retrying will not help.",
+    metric: appMetric(Metric.ScriptErrors),
+    threshold: 0,
+    comparisonOperator: cw.ComparisonOperator.GREATER_THAN_THRESHOLD,
+    evaluationPeriods: 1,
+  });
   alarm("QueueOldestMessageAge", {
     alarmDescription:
       `The oldest order in the orders queue waited more than ${queueAgeAlarmSeconds(config)} s, a third of the ` +

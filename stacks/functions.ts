@@ -64,6 +64,7 @@ export function appEnvironment(app: App): Record<string, string> {
       ORDER_RETENTION_DAYS: config.app.orderRetentionDays,
       PAYMENT_FAILURE_RATE: config.app.paymentFailureRate,
       RESERVATION_TTL_SECONDS: config.sweeper.reservationTtlSeconds,
+      QUEUE_RETENTION_SECONDS: config.queue.retentionDays * 86_400,
       MAX_RECEIVE_COUNT: config.queue.maxReceiveCount,
       // A buy call cannot outlive its function: after its timeout (and a margin) a retry may take its admission over.
       ADMISSION_TAKEOVER_MS: (config.apiFunctions.timeoutSeconds + 5) * 1000,

@@ -31,16 +31,21 @@ it("4. DynamoDB down (connection refused) during settlement, then back", async (
 
 it("5. DynamoDB down during a sweep of expired holds (processor stopped), then back: no order stays PENDING", async () => {
   const TTL_SECONDS = 2;
-  const rig = await startRig({ processorConcurrency: 0, env: { RESERVATION_TTL_SECONDS: String(TTL_SECONDS) } });
+  // A queue that keeps messages TTL_SECONDS only (as far as the sweeper is told): once that passes, no message is
+  // left that could deliver these orders, so the sweeper must expire them. (A mere backlog is never expired.)
+  const rig = await startRig({
+    processorConcurrency: 0,
+    env: { RESERVATION_TTL_SECONDS: String(TTL_SECONDS), QUEUE_RETENTION_SECONDS: String(TTL_SECONDS) },
+  });
   let extraProcessor: { stop(): Promise<void> } | undefined;
   try {
     const item = "sku-sweep";
     await rig.api.setStock(item, 30);
     const log = new BuyLog(rig.engine.url);
-    // Nobody settles: every accepted order holds its unit until the sweeper expires it.
+    // Nobody settles: every accepted order holds its unit until its message is past delivery and the sweeper expires it.
     await runCrowd(log, buyers(item, 100, "held"), { phase: "crowd", concurrency: 8 }).done;
     const accepted = log.attempts.filter((a) => a.status === 202).map((a) => a.order.request_id);
-    await sleep(TTL_SECONDS * 1000 + 500); // the holds outlive their TTL
+    await sleep(TTL_SECONDS * 1000 + 500); // the holds outlive the queue's retention
 
     await rig.dynamoProxy.closed();
     const first = await rig.engine.sweep!().then((n) => `expired ${n}`, (err: Error) => `failed: ${err.message.slice(0, 80)}`);

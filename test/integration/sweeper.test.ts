@@ -3,6 +3,7 @@ import { GetQueueAttributesCommand, ReceiveMessageCommand, type SQSClient } from
 import { startLocalEngine, type LocalEngine } from "@flash/local/engine";
 import { startRedisServer, type RedisServer } from "@flash/local/redis-server";
 import { QueuePoller } from "@flash/local/queue-poller";
+import { LOCAL_CREDENTIALS } from "@flash/local/stand-ins";
 import { handler as processor } from "@flash/functions/queue/processor";
 import { connectRedis } from "@flash/core/adapters/redis/client";
 import { itemKeys, parseLedgerEntry } from "@flash/core/adapters/redis/keys";
@@ -26,7 +27,7 @@ describe.each(["standalone", "cluster"] as const)("reservation expiry on %s Redi
     await inventory.markQueued(o.item_id, o.request_id);
   };
 
-  it("lists only holds older than the TTL, and releases them like a FAILED_EXPIRED settlement", async () => {
+  it("lists only holds older than the queue's retention, and releases them like a FAILED_EXPIRED settlement", async () => {
     const item = uid("sku");
     await inventory.setStock(item, 10, 5);
     const old = order(item, "ann", 2);
@@ -35,7 +36,7 @@ describe.each(["standalone", "cluster"] as const)("reservation expiry on %s Redi
     const fresh = order(item, "ann", 1);
     await admitQueued(fresh);
 
-    const overdue = await inventory.overdue(item, { ttlMs: 40, staleMs: 60_000, limit: 100 });
+    const overdue = await inventory.overdue(item, { ttlMs: 60_000, staleMs: 60_000, retentionMs: 40, limit: 100 });
     expect(overdue).toEqual([{ request_id: old.request_id, user_id: "ann", amount: 2, admitted_ms: expect.any(Number), kind: "expired" }]);
     expect(Date.now() - overdue[0]!.admitted_ms).toBeGreaterThanOrEqual(40);
     expect(await inventory.settle(old, "FAILED_EXPIRED", "record")).toEqual({ kind: "settled", outcome: "FAILED_EXPIRED" });
@@ -47,7 +48,7 @@ describe.each(["standalone", "cluster"] as const)("reservation expiry on %s Redi
     expect(parseLedgerEntry((await redis.hget(keys.ledger, old.request_id))!).outcome).toBe("FAILED_EXPIRED");
 
     // Exactly once, and final: a late delivery can neither take stock nor complete it.
-    expect(await inventory.overdue(item, { ttlMs: 40, staleMs: 60_000, limit: 100 })).toEqual([]);
+    expect(await inventory.overdue(item, { ttlMs: 60_000, staleMs: 60_000, retentionMs: 40, limit: 100 })).toEqual([]);
     expect(await inventory.reserve(old)).toEqual({ kind: "settled", outcome: "FAILED_EXPIRED" });
     expect(await inventory.settle(old, "COMPLETED", "first")).toEqual({ kind: "settled", outcome: "FAILED_EXPIRED" });
     expect(await inventory.levels(item)).toMatchObject({ stock: 9, in_flight: 1 });
@@ -62,7 +63,7 @@ describe.each(["standalone", "cluster"] as const)("reservation expiry on %s Redi
       await new Promise((r) => setTimeout(r, 5));
     }
     await new Promise((r) => setTimeout(r, 20));
-    const options = { ttlMs: 10, staleMs: 60_000, limit: 2 };
+    const options = { ttlMs: 60_000, staleMs: 60_000, retentionMs: 10, limit: 2 };
     const first = await inventory.overdue(item, options);
     expect(first.map((h) => h.request_id)).toEqual([orders[0]!.request_id, orders[1]!.request_id]);
     for (const o of orders.slice(0, 2)) await inventory.settle(o, "FAILED_EXPIRED", "record");
@@ -90,7 +91,8 @@ describe("the reservation sweeper", () => {
       processorConcurrency: 0, // nobody settles: every admission waits for the sweeper
       maxReceiveCount: 2,
       sweepIntervalMs: 250,
-      env: { RESERVATION_TTL_SECONDS: "1", SWEEP_BATCH_SIZE: "2" },
+      // Nobody settles, and the sweeper is told the queue keeps messages 1 s: every order is past delivery after that.
+      env: { RESERVATION_TTL_SECONDS: "1", QUEUE_RETENTION_SECONDS: "1", SWEEP_BATCH_SIZE: "2" },
     });
     redis = connectRedis({ REDIS_URL: engine.redisUrl, REDIS_CLUSTER: "false", REDIS_CONNECT_TIMEOUT_MS: 1000, REDIS_COMMAND_TIMEOUT_MS: 1000 });
     sqs = sqsClient({ AWS_REGION: "us-east-1", AWS_ENDPOINT_URL_SQS: engine.resources.sqsEndpoint });
@@ -195,5 +197,62 @@ describe("the reservation sweeper", () => {
     expect((await get(rid)).status).toBe("FAILED_EXPIRED");
     await waitFor(async () => (await levels(item)).in_flight === 0, 5_000);
     expect(await levels(item)).toMatchObject({ stock: 3, in_flight: 0, sold: 0 });
+  });
+});
+
+// A backlog is not an expiry: orders waiting in the queue past the reservation TTL (a stopped or throttled processor)
+// keep their units, and complete once the processor catches up.
+describe("the sweeper and a backlog", () => {
+  let engine: LocalEngine;
+  let ownRedis: RedisServer;
+  let sqs: SQSClient;
+
+  beforeAll(async () => {
+    ownRedis = await startRedisServer();
+    engine = await startLocalEngine({
+      port: 0,
+      redisUrl: ownRedis.url,
+      processorConcurrency: 0, // the processor is down: messages wait in the queue
+      sweepIntervalMs: 200,
+      env: { RESERVATION_TTL_SECONDS: "1" }, // the queue's retention stays the default 4 days
+    });
+    sqs = sqsClient({ AWS_REGION: "us-east-1", AWS_ENDPOINT_URL_SQS: engine.resources.sqsEndpoint, credentials: LOCAL_CREDENTIALS });
+  });
+  afterAll(async () => {
+    sqs?.destroy();
+    await engine?.stop();
+    await ownRedis?.stop();
+  });
+
+  it("keeps the units of orders held in the queue past the TTL, and they complete when the processor catches up", async () => {
+    const admin = { authorization: `Bearer ${engine.adminToken}`, "content-type": "application/json" };
+    const item = uid("sku");
+    await fetch(`${engine.url}/admin/items/${item}`, { method: "PUT", headers: admin, body: JSON.stringify({ stock: 3, per_user_limit: 1 }) });
+    const buy = (user: string) =>
+      fetch(`${engine.url}/buy`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ item_id: item, user_id: user, amount: 1, request_id: uid("r") }) });
+    const accepted: string[] = [];
+    for (const user of ["ann", "bob", "cid"]) {
+      const res = await buy(user);
+      expect(res.status).toBe(202);
+      accepted.push(((await res.json()) as { request_id: string }).request_id);
+    }
+    const levels = async () => (await (await fetch(`${engine.url}/admin/items/${item}`, { headers: admin })).json()) as Record<string, number>;
+
+    // Three times the TTL, with the sweeper running every 200 ms: nothing expires, nothing is sold twice.
+    await new Promise((r) => setTimeout(r, 3_000));
+    expect(await engine.sweep()).toBe(0);
+    expect(await levels()).toMatchObject({ stock: 0, in_flight: 3, sold: 0 });
+    expect((await buy("late")).status).toBe(410);
+    for (const rid of accepted) expect(((await (await fetch(`${engine.url}/orders/${rid}`)).json()) as { status: string }).status).toBe("PENDING");
+
+    // The processor comes back and works through the backlog.
+    const poller = new QueuePoller({ sqs, queueUrl: engine.resources.queueUrl, handler: processor, concurrency: 1, waitTimeSeconds: 0 }).start();
+    try {
+      await waitFor(async () => (await levels()).sold === 3, 10_000);
+    } finally {
+      await poller.stop();
+    }
+    for (const rid of accepted) expect(((await (await fetch(`${engine.url}/orders/${rid}`)).json()) as { status: string }).status).toBe("COMPLETED");
+    expect(await levels()).toMatchObject({ stock: 0, in_flight: 0, sold: 3 });
   });
 });

@@ -55,6 +55,7 @@ export function fakes(overrides: {
     setStock: fail("setStock"),
     levels: async () => undefined,
     items: async () => overrides.items ?? [],
+    markDeadLettered: async () => undefined,
     overdue: overrides.overdue ?? (async () => []),
     abandon: overrides.abandon ?? (async () => true),
     hold: async () => undefined,

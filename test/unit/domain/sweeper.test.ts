@@ -4,7 +4,7 @@ import type { OverdueHold } from "@flash/core/domain/ports";
 import { down, fakes, record } from "./fakes";
 
 const hold = (kind: OverdueHold["kind"]): OverdueHold => ({ request_id: "r-1", user_id: "u-1", amount: 1, admitted_ms: 0, kind });
-const options = { ttlSeconds: 900, staleMs: 15_000, batchSize: 10 };
+const options = { ttlSeconds: 900, retentionSeconds: 345_600, staleMs: 15_000, batchSize: 10 };
 const once = (holds: OverdueHold[]) => {
   let served = false;
   return async () => (served ? [] : ((served = true), holds));
@@ -31,6 +31,15 @@ describe("Sweeper.sweep", () => {
     expect((await Sweeper.sweep(f, options))[0]!.outcome).toBe("RELEASED");
     expect(f.called("orders.finalize")).toHaveLength(0);
     expect(f.called("inventory.abandon")).toHaveLength(1);
+  });
+
+  it("leaves a hold that is merely waiting in a backlog alone, and settles one whose order completed meanwhile", async () => {
+    const open = fakes({ items: ["sku-1"], overdue: once([hold("check")]) });
+    expect(await Sweeper.sweep(open, options)).toEqual([]);
+    expect(open.called("orders.finalize")).toHaveLength(0);
+    expect(open.called("inventory.settle")).toHaveLength(0);
+    const settled = fakes({ items: ["sku-1"], overdue: once([hold("check")]), get: async () => record("COMPLETED") });
+    expect((await Sweeper.sweep(settled, options))[0]!.outcome).toBe("COMPLETED");
   });
 
   it("leaves the hold in place when DynamoDB is down, so the next sweep finishes the job", async () => {

@@ -40,7 +40,9 @@ const EnvSchema = z.object({
    * request may take it over, and before the sweeper releases it. Longer than the buy function's timeout.
    */
   ADMISSION_TAKEOVER_MS: intFrom(15_000, 1),
-  /** The sweeper releases admissions older than this that were never settled (their message may sit in the DLQ). */
+  /** How long the orders queue keeps a message: a hold older than this can no longer be delivered, and expires. */
+  QUEUE_RETENTION_SECONDS: intFrom(4 * 86_400, 1),
+  /** How long a dead-lettered order keeps its units (the operators' window to redrive it); then the sweeper expires it. */
   RESERVATION_TTL_SECONDS: intFrom(900, 1),
   /** Holds released per batch; the sweeper loops until an item has no more expired holds. */
   SWEEP_BATCH_SIZE: intFrom(100, 1),

@@ -52,9 +52,13 @@ export interface Hold {
   admitted_ms: number;
 }
 
-/** A hold the sweeper must look at: left unqueued by a buy call that died ("stale"), or older than the reservation TTL ("expired"). */
+/**
+ * A hold the sweeper must look at: left unqueued by a buy call that died ("stale"), or one whose order can no longer
+ * be delivered ("expired": dead-lettered longer than the reservation TTL ago, or older than the queue's retention),
+ * or one on the queue for longer than the TTL, whose order record may have settled it ("check").
+ */
 export interface OverdueHold extends Hold {
-  kind: "stale" | "expired";
+  kind: "stale" | "expired" | "check";
 }
 
 /** How one request ended, as the inventory's ledger remembers it. */
@@ -81,8 +85,10 @@ export interface Inventory {
   levels(itemId: string): Promise<ItemLevels | undefined>;
   /** Every item ever loaded with setStock: what the sweeper, reconcile and the report walk. */
   items(): Promise<string[]>;
+  /** The processor gave up on the request's message: the queue dead-letters it, and its hold may now expire. */
+  markDeadLettered(itemId: string, requestId: string): Promise<void>;
   /** Holds the sweeper must look at, by the Redis clock, at most `limit`. */
-  overdue(itemId: string, options: { ttlMs: number; staleMs: number; limit: number }): Promise<OverdueHold[]>;
+  overdue(itemId: string, options: { ttlMs: number; staleMs: number; retentionMs: number; limit: number }): Promise<OverdueHold[]>;
   /** Release a hold its buy call left unqueued for longer than `staleMs`; false if it moved on meanwhile. */
   abandon(itemId: string, requestId: string, staleMs: number): Promise<boolean>;
   /** The hold of a request and whether its message is on the queue; undefined once settled or never admitted. */

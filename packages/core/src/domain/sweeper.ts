@@ -4,7 +4,11 @@ import { Order } from "./order";
 /**
  * Releasing holds that will not settle by themselves. Two kinds, found by the Redis clock:
  * - stale: admitted, but its buy call died (or answered 503) before the message was on the queue;
- * - expired: older than the reservation TTL (its message dead-lettered, or lost).
+ * - expired: its order can no longer be delivered: the message was dead-lettered more than the reservation TTL ago
+ *   (the operators' window to redrive it), or the hold is older than the queue's retention. An order waiting in a
+ *   backlog (a throttled processor, a slow dependency) is neither, and keeps its units however long it waits.
+ * Holds on the queue for longer than the TTL are checked against their order record ("check"): one that settled
+ * while the cache did not hear of it (a failover to a lagging copy) is settled as the record says.
  * The order record decides, never Redis alone: a hold whose order is final in DynamoDB is settled as that outcome
  * (a cache restored from a lagging snapshot still holds orders that completed since). An expired hold is recorded
  * FAILED_EXPIRED in DynamoDB first and released after, so a sweep that fails half-way is simply run again.
@@ -17,7 +21,10 @@ export namespace Sweeper {
   }
 
   export interface Options {
+    /** RESERVATION_TTL_SECONDS: how long a dead-lettered order keeps its units for a redrive. */
     ttlSeconds: number;
+    /** QUEUE_RETENTION_SECONDS: a hold older than this has no message left that could deliver it. */
+    retentionSeconds: number;
     /** ADMISSION_TAKEOVER_MS: how long a buy call may keep its admission unqueued. */
     staleMs: number;
     batchSize: number;
@@ -38,7 +45,12 @@ export namespace Sweeper {
     const swept: Swept[] = [];
     for (const itemId of await deps.inventory.items()) {
       for (;;) {
-        const overdue = await deps.inventory.overdue(itemId, { ttlMs: options.ttlSeconds * 1000, staleMs: options.staleMs, limit: options.batchSize });
+        const overdue = await deps.inventory.overdue(itemId, {
+          ttlMs: options.ttlSeconds * 1000,
+          staleMs: options.staleMs,
+          retentionMs: options.retentionSeconds * 1000,
+          limit: options.batchSize,
+        });
         let done = 0;
         for (const hold of overdue) {
           const outcome = await resolve(itemId, hold, deps, options);
@@ -58,6 +70,7 @@ export namespace Sweeper {
     const recorded = await deps.orders.get(hold.request_id);
     let status = recorded && Order.isFinal(recorded.status) ? recorded.status : undefined;
     if (!status) {
+      if (hold.kind === "check") return undefined; // still open: a backlog, not an expiry
       if (hold.kind === "stale") return (await deps.inventory.abandon(itemId, hold.request_id, options.staleMs)) ? "RELEASED" : undefined;
       // The hold carries everything the record needs; its admission time is when the order was accepted.
       const message: Order.Message = { ...order, accepted_at: new Date(hold.admitted_ms).toISOString() };

@@ -85,7 +85,11 @@ export namespace Processor {
     } catch (err) {
       const receives = Number(rec.attributes?.ApproximateReceiveCount ?? 1);
       const last = receives >= deps.config.MAX_RECEIVE_COUNT;
-      if (last) count(Metric.OrdersDeadLettered);
+      if (last) {
+        count(Metric.OrdersDeadLettered);
+        // From now its hold may expire, RESERVATION_TTL_SECONDS later, unless an operator redrives it.
+        await deps.inventory.markDeadLettered(message.item_id, message.request_id).catch(() => undefined);
+      }
       log.warn(last ? "processing failed; the queue moves it to the DLQ" : "processing failed; will retry", {
         request_id: message.request_id, receives, error: (err as Error).message, error_name: (err as Error).name,
       });

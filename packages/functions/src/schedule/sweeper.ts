@@ -11,6 +11,7 @@ export async function sweep(): Promise<{ expired: number; swept: number }> {
   const { config, ...deps } = runtime();
   const swept = await Sweeper.sweep(deps, {
     ttlSeconds: config.RESERVATION_TTL_SECONDS,
+    retentionSeconds: config.QUEUE_RETENTION_SECONDS,
     staleMs: config.ADMISSION_TAKEOVER_MS,
     batchSize: config.SWEEP_BATCH_SIZE,
   });

@@ -77,8 +77,12 @@ export class RedisInventory implements Inventory {
     return (await call(() => this.redis.smembers(ITEMS_KEY))).sort();
   }
 
-  async overdue(itemId: string, options: { ttlMs: number; staleMs: number; limit: number }): Promise<OverdueHold[]> {
-    const flat = await run(this.redis, "overdue", keyList(itemId), [options.ttlMs, options.staleMs, options.limit]);
+  async markDeadLettered(itemId: string, requestId: string): Promise<void> {
+    await run(this.redis, "dead_letter", keyList(itemId), [requestId]);
+  }
+
+  async overdue(itemId: string, options: { ttlMs: number; staleMs: number; retentionMs: number; limit: number }): Promise<OverdueHold[]> {
+    const flat = await run(this.redis, "overdue", keyList(itemId), [options.ttlMs, options.staleMs, options.retentionMs, options.limit]);
     const holds: OverdueHold[] = [];
     for (let i = 0; i < flat.length; i += 3) holds.push({ ...parseHold(flat[i]!, flat[i + 2]!), kind: flat[i + 1] as OverdueHold["kind"] });
     return holds;

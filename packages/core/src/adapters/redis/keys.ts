@@ -12,6 +12,7 @@ export const itemKeys = (itemId: string) => {
     ledger: `${tag}:ledger`,
     admitting: `${tag}:admitting`,
     rejections: `${tag}:rejections`,
+    deadLettered: `${tag}:dead_lettered`,
   };
 };
 /** The keys as item scripts take them. */

@@ -12,9 +12,9 @@ export type RedisClient = Redis | Cluster;
  * Item scripts get all of one item's keys (itemKeys, in the order lua/lib.lua names them) with lib.lua in front;
  * rate_limit works in the user's slot.
  */
-export const ITEM_SCRIPTS = ["admit", "settle", "withdraw", "overdue", "set_stock", "reconcile", "count_rejection"] as const;
+export const ITEM_SCRIPTS = ["admit", "settle", "withdraw", "dead_letter", "overdue", "set_stock", "reconcile", "count_rejection"] as const;
 export type ScriptName = "rate_limit" | (typeof ITEM_SCRIPTS)[number];
-export const ITEM_KEY_COUNT = 7;
+export const ITEM_KEY_COUNT = 8;
 
 /** lua/ ships beside the bundle on Lambda (copyFiles) and sits at the repo root in development. */
 export function luaDir(settings: { LUA_DIR?: string; LAMBDA_TASK_ROOT?: string } = {}): string {
