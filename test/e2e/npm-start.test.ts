@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { spawn, spawnSync } from "node:child_process";
 import { connect } from "node:net";
-import { mkdtempSync, symlinkSync } from "node:fs";
+import { mkdtempSync, readdirSync, readFileSync, readlinkSync, symlinkSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { freePort } from "@flash/local/redis-server";
@@ -20,6 +20,27 @@ async function launch(env: Record<string, string>) {
   for (let i = 0; i < 200 && !output.text.includes("listening on"); i++) await new Promise((r) => setTimeout(r, 50));
   const exited = new Promise<number | null>((resolve) => child.once("exit", resolve));
   return { child, output, exited, base: `http://127.0.0.1:${port}`, port, redisPort: Number(/redis:\/\/127\.0\.0\.1:(\d+)/.exec(output.text)?.[1]) };
+}
+
+/** The addresses a process listens on (Linux /proc): its sockets' inodes matched with the kernel's TCP tables. */
+function listeningAddresses(pid: number): string[] {
+  const inodes = new Set<string>();
+  for (const fd of readdirSync(`/proc/${pid}/fd`)) {
+    const target = (() => { try { return readlinkSync(`/proc/${pid}/fd/${fd}`); } catch { return ""; } })();
+    const m = /^socket:\[(\d+)\]$/.exec(target);
+    if (m) inodes.add(m[1]!);
+  }
+  const addresses: string[] = [];
+  for (const table of ["tcp", "tcp6"]) {
+    for (const line of readFileSync(`/proc/${pid}/net/${table}`, "utf8").trim().split("\n").slice(1)) {
+      const cols = line.trim().split(/\s+/);
+      if (cols[3] !== "0A" || !inodes.has(cols[9]!)) continue; // 0A: LISTEN
+      const [hex, port] = cols[1]!.split(":");
+      const ip = table === "tcp" ? hex!.match(/../g)!.reverse().map((b) => parseInt(b, 16)).join(".") : hex === "00000000000000000000000000000000" ? "::" : hex === "00000000000000000000000001000000" ? "::1" : hex!;
+      addresses.push(`${ip}:${parseInt(port!, 16)}`);
+    }
+  }
+  return addresses;
 }
 
 /** Send the head of a request that promises a body, write half of it, and hang up. */
@@ -123,5 +144,18 @@ describe("npm start", () => {
     if (code === "hung") engine.child.kill("SIGKILL");
     expect(code).toBe(0);
     expect(engine.output.text).toContain("stopped cleanly");
+  });
+
+  it("listens on loopback only: its gateway, the SQS and DynamoDB stand-ins and its redis-server", async () => {
+    const engine = await launch({ ADMIN_TOKEN: "t" });
+    try {
+      const redisPid = Number(spawnSync("pgrep", ["-f", `redis-server 127.0.0.1:${engine.redisPort}`], { encoding: "utf8" }).stdout.trim());
+      const addresses = [...listeningAddresses(engine.child.pid!), ...listeningAddresses(redisPid)];
+      expect(addresses.length).toBeGreaterThanOrEqual(4); // gateway, fauxqs, dynalite, redis-server
+      for (const address of addresses) expect(address).toMatch(/^(127\.0\.0\.1|::1):\d+$/);
+    } finally {
+      engine.child.kill("SIGINT");
+      await engine.exited;
+    }
   });
 });

@@ -97,3 +97,28 @@ it("answers 503 like the HTTP API when a handler overruns the integration timeou
     await gateway.close();
   }
 });
+
+it("answers a buy 503 within the Redis command timeout when Redis stops answering (SIGSTOP), not a multiple of it", async () => {
+  const { startRedisServer } = await import("@flash/local/redis-server");
+  const { startLocalEngine } = await import("@flash/local/engine");
+  const redis = await startRedisServer();
+  const engine = await startLocalEngine({ port: 0, redisUrl: redis.url, sweepIntervalMs: 0, env: { REDIS_COMMAND_TIMEOUT_MS: "500" } });
+  try {
+    const admin = { authorization: `Bearer ${engine.adminToken}`, "content-type": "application/json" };
+    await fetch(`${engine.url}/admin/items/sku-stall`, { method: "PUT", headers: admin, body: `{"stock":5}` });
+    const buy = () => fetch(`${engine.url}/buy`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ item_id: "sku-stall", user_id: "u", amount: 1, request_id: crypto.randomUUID() }) });
+    expect((await buy()).status).toBe(202);
+    redis.process.kill("SIGSTOP");
+    try {
+      const { ms, error } = await elapsed(async () => expect((await buy()).status).toBe(503));
+      expect(error).toBeUndefined();
+      console.log(`buy against a stopped Redis: 503 after ${Math.round(ms)} ms (command timeout 500 ms)`);
+      expect(ms).toBeLessThan(500 * 1.5);
+    } finally {
+      redis.process.kill("SIGCONT");
+    }
+  } finally {
+    await engine.stop();
+    await redis.stop();
+  }
+});

@@ -26,17 +26,19 @@ export interface QueueSettings {
 
 /** fauxqs (SQS) and dynalite (DynamoDB) in this process, on loopback, with the queue, its DLQ and the orders table created. */
 export async function startStandIns(settings: QueueSettings): Promise<AwsResources> {
-  const { startFauxqs } = await import("fauxqs");
-  const sqsServer = await startFauxqs({ port: 0, logger: false, host: "127.0.0.1" });
+  // fauxqs's startFauxqs() listens on every interface whatever host it is given; its app listens where we say.
+  const { buildApp } = await import("fauxqs");
+  const sqsApp = buildApp({ logger: false });
+  const sqsPort = Number(new URL(await sqsApp.listen({ port: 0, host: "127.0.0.1" })).port);
   const dynalite = (await import("dynalite")).default;
   const dynamo = dynalite({ createTableMs: 0, deleteTableMs: 0, updateTableMs: 0 });
   await new Promise<void>((resolve) => dynamo.listen(0, "127.0.0.1", () => resolve()));
   const dynamoEndpoint = `http://127.0.0.1:${(dynamo.address() as { port: number }).port}`;
-  const resources = await createResources({ sqsEndpoint: `http://127.0.0.1:${sqsServer.port}`, dynamoEndpoint, credentials: LOCAL_CREDENTIALS, ...settings });
+  const resources = await createResources({ sqsEndpoint: `http://127.0.0.1:${sqsPort}`, dynamoEndpoint, credentials: LOCAL_CREDENTIALS, ...settings });
   return {
     ...resources,
     async stop() {
-      await sqsServer.stop();
+      await sqsApp.close();
       await new Promise((r) => dynamo.close(r));
     },
   };
