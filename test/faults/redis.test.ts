@@ -1,6 +1,6 @@
 import { afterAll, it } from "vitest";
 import { waitFor } from "../support/fixtures";
-import { assertNoOrphans, buyers, BuyLog, ops, runCrowd, sleep, startRig, stopAllRigs, verify, whenAccepted } from "../support/faults";
+import { assertNoOrphans, buyers, BuyLog, ops, runCrowd, sleep, startRig, stopAllRigs, verify, whenAccepted, type Rig } from "../support/faults";
 
 // Redis faults: frozen, lost, and replaced by a lagging copy.
 
@@ -64,24 +64,30 @@ it("2. Redis killed (-9) and restarted empty mid-crowd; the operator rebuilds th
   }
 }, 120_000);
 
+/**
+ * The replica's copy for the failover scenarios: ten orders settle, eight more are admitted while settlement stalls
+ * (DynamoDB refused), and the copy is taken then, with every admission in it. Settlement resumes afterwards.
+ */
+async function copyWithHeldOrders(rig: Rig, item: string, loaded: number) {
+  await rig.api.setStock(item, loaded);
+  const log = new BuyLog(rig.engine.url);
+  const levels = async () => (await rig.api.levels(item))!;
+  await runCrowd(log, buyers(item, 100, "early"), { phase: "early", concurrency: 4, stopWhen: () => log.count(202) >= 10 }).done;
+  await waitFor(async () => (await levels()).in_flight === 0, 15_000);
+  await rig.dynamoProxy.closed();
+  await runCrowd(log, buyers(item, 100, "held"), { phase: "held", concurrency: 4, stopWhen: () => log.count(202) >= 18 }).done;
+  const snapshot = await rig.redis.snapshot();
+  const atSnapshot = await levels();
+  await rig.dynamoProxy.up();
+  return { log, levels, snapshot, atSnapshot };
+}
+
 it("3a. Redis fails over to a copy taken before the last settlements: the order records decide the stale holds", async () => {
   const rig = await startRig({ env: { RESERVATION_TTL_SECONDS: "2" }, sweepIntervalMs: 250 });
   try {
     const item = "sku-failover";
     const LOADED = 30;
-    await rig.api.setStock(item, LOADED);
-    const log = new BuyLog(rig.engine.url);
-    const levels = async () => (await rig.api.levels(item))!;
-
-    // Ten orders settle normally.
-    await runCrowd(log, buyers(item, 100, "early"), { phase: "early", concurrency: 4, stopWhen: () => log.count(202) >= 10 }).done;
-    await waitFor(async () => (await levels()).in_flight === 0, 15_000);
-    // Eight more are admitted while settlement stalls, and the replica's copy is taken now: it has every admission.
-    await rig.dynamoProxy.closed();
-    await runCrowd(log, buyers(item, 100, "held"), { phase: "held", concurrency: 4, stopWhen: () => log.count(202) >= 18 }).done;
-    const snapshot = await rig.redis.snapshot();
-    const atSnapshot = await levels();
-    await rig.dynamoProxy.up();
+    const { log, levels, snapshot, atSnapshot } = await copyWithHeldOrders(rig, item, LOADED);
     // Those eight settle on the primary; the copy never hears of it.
     await waitFor(async () => (await levels()).in_flight === 0, 20_000);
 
@@ -109,17 +115,7 @@ it("3b. Redis fails over to a copy that also lost admissions: the operator's fai
   try {
     const item = "sku-failover-deep";
     const LOADED = 30;
-    await rig.api.setStock(item, LOADED);
-    const log = new BuyLog(rig.engine.url);
-    const levels = async () => (await rig.api.levels(item))!;
-
-    await runCrowd(log, buyers(item, 100, "early"), { phase: "early", concurrency: 4, stopWhen: () => log.count(202) >= 10 }).done;
-    await waitFor(async () => (await levels()).in_flight === 0, 15_000);
-    await rig.dynamoProxy.closed();
-    await runCrowd(log, buyers(item, 100, "held"), { phase: "held", concurrency: 4, stopWhen: () => log.count(202) >= 18 }).done;
-    const snapshot = await rig.redis.snapshot();
-    const atSnapshot = await levels();
-    await rig.dynamoProxy.up();
+    const { log, levels, snapshot, atSnapshot } = await copyWithHeldOrders(rig, item, LOADED);
     // The sale goes on to sell out on the primary: admissions and settlements the copy will not have.
     await runCrowd(log, buyers(item, 100, "sellout"), { phase: "sell-out", concurrency: 8 }).done;
     await waitFor(async () => (await levels()).in_flight === 0, 20_000);
