@@ -10,6 +10,10 @@ export interface CacheOutputs {
   /** "true" on ElastiCache Serverless (always cluster mode). */
   redisCluster: "true" | "false";
   cache?: elasticache.CfnServerlessCache;
+  /** The cache user the functions authenticate as, with IAM tokens (absent in dev mode). */
+  iamUser?: elasticache.CfnUser;
+  /** The serverless cache's name, which IAM tokens are signed for. */
+  cacheName?: string;
 }
 
 /** ElastiCache Serverless names: lower-case letters, digits and single hyphens, <= 40 chars. */
@@ -53,8 +57,27 @@ export function Cache({ stack, app }: StackContext): CacheOutputs {
   const { vpc, cacheSecurityGroup, subnets } = use(Network);
   if (!vpc || !cacheSecurityGroup || !subnets) throw new Error("Network stack did not create a VPC");
 
+  // Clients authenticate: the functions as one ElastiCache user in IAM mode (a short-lived SigV4 token as the AUTH
+  // password, see packages/core/src/adapters/redis/iam-auth.ts), allowed by elasticache:Connect on their roles.
+  // For IAM mode the user's id and name are the same. A Valkey user group needs no "default" user.
+  const name = cacheName(app.stage, app.name);
+  const iamUser = new elasticache.CfnUser(stack, "CacheUser", {
+    engine: "valkey",
+    userId: `${name}-fn`.slice(0, 40),
+    userName: `${name}-fn`.slice(0, 40),
+    accessString: "on ~* &* +@all",
+    authenticationMode: { Type: "iam" },
+  });
+  const userGroup = new elasticache.CfnUserGroup(stack, "CacheUsers", {
+    engine: "valkey",
+    userGroupId: `${name}-users`.slice(0, 40),
+    userIds: [iamUser.userId],
+  });
+  userGroup.addDependency(iamUser);
+
   const cache = new elasticache.CfnServerlessCache(stack, "Cache", {
-    serverlessCacheName: cacheName(app.stage, app.name),
+    serverlessCacheName: name,
+    userGroupId: userGroup.userGroupId,
     description: `${app.name} ${app.stage} stock, reservations, rate limits, idempotency`,
     engine: "valkey",
     majorEngineVersion: "8",
@@ -70,8 +93,12 @@ export function Cache({ stack, app }: StackContext): CacheOutputs {
   // the app-wide default removal policy "destroy" from stacks/index.ts also applies).
   cache.applyRemovalPolicy(config.retainData ? RemovalPolicy.RETAIN : RemovalPolicy.DESTROY);
 
+  cache.addDependency(userGroup);
+
   return {
     cache,
+    iamUser,
+    cacheName: name,
     redisUrl: `rediss://${cache.attrEndpointAddress}:${cache.attrEndpointPort}`,
     redisCluster: "true",
   };

@@ -48,13 +48,15 @@ export function defaultFunctionProps(): FunctionProps {
  */
 export function appEnvironment(app: App): Record<string, string> {
   const config = getStageConfig(app.stage);
-  const { redisUrl, redisCluster } = use(Cache);
+  const { redisUrl, redisCluster, iamUser, cacheName } = use(Cache);
   const { queue, dlq, table } = use(Orders);
   return {
     ...functionEnvironment({
       STAGE: app.stage,
       REDIS_URL: redisUrl,
       REDIS_CLUSTER: redisCluster as "true" | "false",
+      REDIS_IAM_USER: iamUser?.userId,
+      REDIS_CACHE_NAME: cacheName,
       QUEUE_URL: queue.queueUrl,
       DLQ_URL: dlq.queueUrl,
       ORDERS_TABLE: table.tableName,
@@ -101,6 +103,13 @@ export const ENI_ACTIONS_DENIED_TO_CODE = [
   "ec2:UnassignPrivateIpAddresses",
 ];
 
+/** Authenticating to the cache as its IAM-mode user: elasticache:Connect on the cache and on that user. */
+function cacheConnect(app: App): iam.PolicyStatement[] {
+  const { cache, iamUser } = use(Cache);
+  if (!cache || !iamUser) return []; // dev mode: a Redis of your own
+  return [new iam.PolicyStatement({ actions: ["elasticache:Connect"], resources: [cache.attrArn, iamUser.attrArn] })];
+}
+
 /**
  * An SST Function with the app's environment, its own log group (retention from the stage
  * config; no LogRetention custom resource) and, outside dev mode, placed in the isolated
@@ -127,7 +136,7 @@ export function createFunction(stack: Stack, id: string, props: AppFunctionProps
     timeout: props.timeoutSeconds,
     memorySize: props.memoryMb,
     environment: appEnvironment(app),
-    permissions: props.permissions ?? [],
+    permissions: [...(props.permissions ?? []), ...cacheConnect(app)],
     logGroup,
     ...(props.reservedConcurrency !== undefined ? { reservedConcurrentExecutions: props.reservedConcurrency } : {}),
     ...(inVpc

@@ -242,6 +242,21 @@ describe("cache (staging)", () => {
       expect(url).toMatch(/Endpoint\.?Port/);
     }
   });
+
+  it("lets clients in only as its IAM-mode user: a user group on the cache, the user and cache name in every function", () => {
+    const user = one(staging, "AWS::ElastiCache::User");
+    expect(user.resource.Properties).toMatchObject({ Engine: "valkey", AuthenticationMode: { Type: "iam" } });
+    expect(user.resource.Properties.UserId).toBe(user.resource.Properties.UserName); // IAM mode requires it
+    const group = one(staging, "AWS::ElastiCache::UserGroup");
+    expect(group.resource.Properties).toMatchObject({ Engine: "valkey", UserIds: [user.resource.Properties.UserId] });
+    const cache = one(staging, "AWS::ElastiCache::ServerlessCache");
+    expect(cache.resource.Properties.UserGroupId).toBe(group.resource.Properties.UserGroupId);
+    for (const f of staging.functions()) {
+      const env = f.resource.Properties.Environment.Variables;
+      expect(env.REDIS_IAM_USER).toBe(user.resource.Properties.UserId);
+      expect(env.REDIS_CACHE_NAME).toBe(cache.resource.Properties.ServerlessCacheName);
+    }
+  });
 });
 
 describe("orders queue and table", () => {
@@ -930,9 +945,15 @@ describe("least-privilege IAM", () => {
   });
 
   it("grants each function exactly what it needs", () => {
+    // Every function authenticates to the cache as its IAM-mode user: elasticache:Connect on that cache and user only.
     const grants = (handler: string) => {
-      const f = fnByHandler(staging, handler);
-      return roleGrants(staging, f);
+      const all = roleGrants(staging, fnByHandler(staging, handler));
+      const connect = all.filter((st) => asArray(st.Action).includes("elasticache:Connect"));
+      expect(connect, handler).toHaveLength(1);
+      expect(asArray(connect[0].Action)).toEqual(["elasticache:Connect"]);
+      expect(flat(connect[0].Resource)).toContain("Cache");
+      expect(flat(connect[0].Resource)).toContain("CacheUser");
+      return all.filter((st) => !asArray(st.Action).includes("elasticache:Connect"));
     };
     const buy = grants(HANDLERS.buy);
     expect(actionsOf(buy)).toEqual(["dynamodb:GetItem", "sqs:SendMessage"]);

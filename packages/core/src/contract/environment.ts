@@ -12,6 +12,16 @@ const EnvSchema = z.object({
   STAGE: z.string().default("local"),
   /** redis://host:port or rediss://host:port (TLS). */
   REDIS_URL: z.string().default("redis://127.0.0.1:6379"),
+  /**
+   * ElastiCache IAM authentication: the cache user (IAM mode) and the serverless cache's name the token is signed
+   * for. Set by the stacks; unset locally, where Redis needs no authentication.
+   */
+  REDIS_IAM_USER: z.string().optional(),
+  REDIS_CACHE_NAME: z.string().optional(),
+  /** The function's own credentials, which Lambda puts in its environment; they sign the IAM token. */
+  AWS_ACCESS_KEY_ID: z.string().optional(),
+  AWS_SECRET_ACCESS_KEY: z.string().optional(),
+  AWS_SESSION_TOKEN: z.string().optional(),
   /** "true" on ElastiCache Serverless, which is always cluster mode. */
   REDIS_CLUSTER: z.enum(["true", "false"]).default("false"),
   REDIS_CONNECT_TIMEOUT_MS: intFrom(2000, 1),
