@@ -12,8 +12,8 @@ import { EngineError, ValidationError } from "./errors";
  * stock = total - sold - in flight. `total` (units on sale) cannot be derived from orders: set_stock.lua records it,
  * and after a cache loss the operator passes it (`--total`).
  *
- * The table's index is read first, then Redis: an order settled in between shows in the ledger, and its units come
- * from its idempotency claim. A settlement after the Redis read makes the repair script answer CHANGED; we re-read.
+ * The table's index is read first, then Redis: an order settled in between shows in the ledger, whose entry carries
+ * its user and units. A settlement after the Redis read makes the repair script answer CHANGED; we re-read.
  */
 export namespace Reconcile {
   export const Options = z.object({
