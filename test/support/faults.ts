@@ -178,7 +178,12 @@ function redisCommand(port: number, args: string[], timeoutMs = 5_000): Promise<
 // ---------------------------------------------------------------------------------------------------------------
 // A TCP proxy in front of a stand-in, whose behaviour the test switches.
 
-export type ProxyMode = { kind: "up" } | { kind: "closed" } | { kind: "silent" } | { kind: "delay"; ms: number };
+export type ProxyMode =
+  | { kind: "up" }
+  | { kind: "closed" }
+  | { kind: "silent" }
+  | { kind: "delay"; ms: number }
+  | { kind: "stallOn"; pattern: string; ms: number };
 
 export class FaultProxy {
   private server: net.Server | undefined;
@@ -205,6 +210,16 @@ export class FaultProxy {
   silent = () => this.set({ kind: "silent" });
   /** Data towards the stand-in arrives `ms` late (order kept); answers flow at once. */
   delay = (ms: number) => this.set({ kind: "delay", ms });
+  /**
+   * Once: the first chunk that contains `pattern`, and everything after it on that connection, arrives `ms` late.
+   * Aimed at one command (say, the script call that names an item), where `delay` would hold up every command.
+   */
+  stallOn = (pattern: string, ms: number) => this.set({ kind: "stallOn", pattern, ms });
+
+  /** host:port, for clients that take a URL of another scheme (redis://). */
+  get address(): string {
+    return `127.0.0.1:${this.port}`;
+  }
 
   async set(next: ProxyMode): Promise<void> {
     const previous = this.mode;
@@ -261,8 +276,12 @@ export class FaultProxy {
     this.forwarding.add(client);
     // One chain per connection keeps the bytes in order, whatever the delay was when each chunk arrived.
     let chain = Promise.resolve();
-    client.on("data", (chunk) => {
-      const due = Date.now() + (this.mode.kind === "delay" ? this.mode.ms : 0);
+    client.on("data", (chunk: Buffer) => {
+      let due = Date.now() + (this.mode.kind === "delay" ? this.mode.ms : 0);
+      if (this.mode.kind === "stallOn" && chunk.includes(this.mode.pattern)) {
+        due = Date.now() + this.mode.ms;
+        this.mode = { kind: "up" };
+      }
       chain = chain.then(async () => {
         if (due > Date.now()) await sleep(due - Date.now());
         if (!upstream.destroyed) upstream.write(chunk);
@@ -309,6 +328,8 @@ export interface RigOptions {
   sweepIntervalMs?: number;
   /** Run the engine as `npm start` does, in its own process, so a crash shows as a dead process. */
   ownProcess?: boolean;
+  /** Put a fault proxy between the engine and Redis too (rig.redisProxy). */
+  redisProxy?: boolean;
 }
 
 export interface Rig {
@@ -316,6 +337,8 @@ export interface Rig {
   redis: ControlledRedis;
   sqsProxy: FaultProxy;
   dynamoProxy: FaultProxy;
+  /** With RigOptions.redisProxy: what the engine's Redis connections go through. */
+  redisProxy?: FaultProxy;
   resources: AwsResources;
   api: ReturnType<typeof apiFor>;
   /** Environment for the ops CLI, pointed straight at the stand-ins (the operator's path is not faulted). */
@@ -353,9 +376,12 @@ export async function startRig(options: RigOptions = {}): Promise<Rig> {
       MAX_RECEIVE_COUNT: String(MAX_RECEIVE_COUNT),
       ...options.env,
     };
+    const redisProxy = options.redisProxy ? await FaultProxy.start(redis.url) : undefined;
+    if (redisProxy) cleanups.push(() => redisProxy.stop());
+    const engineRedisUrl = redisProxy ? `redis://${redisProxy.address}` : redis.url;
     const { engine, stopEngine } = options.ownProcess
-      ? await startEngineProcess({ ...engineEnv, REDIS_URL: redis.url })
-      : await startEngineHere(redis.url, engineEnv, options);
+      ? await startEngineProcess({ ...engineEnv, REDIS_URL: engineRedisUrl })
+      : await startEngineHere(engineRedisUrl, engineEnv, options);
     // Proxies close first on the way out, so nothing the engine waits on can hang its shutdown.
     cleanups.push(async () => {
       await sqsProxy.closed();
@@ -363,7 +389,7 @@ export async function startRig(options: RigOptions = {}): Promise<Rig> {
       await Promise.race([stopEngine(), sleep(20_000)]);
     });
     const rig: Rig = {
-      engine, redis, sqsProxy, dynamoProxy, resources, sqs,
+      engine, redis, sqsProxy, dynamoProxy, redisProxy, resources, sqs,
       api: apiFor(engine),
       opsEnv: {
         API_URL: engine.url, ADMIN_TOKEN: engine.adminToken, QUEUE_URL: resources.queueUrl, DLQ_URL: resources.dlqUrl,
