@@ -167,6 +167,13 @@ export function Monitoring({ stack, app }: StackContext) {
     comparisonOperator: cw.ComparisonOperator.GREATER_THAN_THRESHOLD,
     evaluationPeriods: 1,
   });
+  alarm("QueueCircuitOpen", {
+    alarmDescription: "The circuit breaker around the orders queue opened in at least one buy function: buys answer 503 at once.",
+    metric: appMetric(Metric.QueueCircuitOpened),
+    threshold: 0,
+    comparisonOperator: cw.ComparisonOperator.GREATER_THAN_THRESHOLD,
+    evaluationPeriods: 1,
+  });
   alarm("QueueOldestMessageAge", {
     alarmDescription:
       `The oldest order in the orders queue waited more than ${queueAgeAlarmSeconds(config)} s, a third of the ` +
@@ -277,6 +284,11 @@ export function Monitoring({ stack, app }: StackContext) {
   );
   dashboard.addWidgets(
     graph("Sweeper invocations / errors", [sweeperInvocations], [sweeperErrors]),
+    graph("Queue circuit breaker: state changes (per execution environment)", [
+      appMetric(Metric.QueueCircuitOpened),
+      appMetric(Metric.QueueCircuitHalfOpened),
+      appMetric(Metric.QueueCircuitClosed),
+    ]),
     ...(cache ? [graph("Cache ECPU (% of limit) / throttled commands", [cacheEcpuPercent], [cacheThrottled])] : []),
   );
   dashboard.addWidgets(

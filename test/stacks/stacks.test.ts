@@ -714,7 +714,7 @@ describe("monitoring", () => {
   it("sends every alarm to the SNS topic", () => {
     for (const s of [staging, production]) {
       const all = alarms(s);
-      expect(all, s.stage).toHaveLength(14); // with ScriptErrors
+      expect(all, s.stage).toHaveLength(15); // with ScriptErrors and QueueCircuitOpen
       for (const a of all) {
         expect(flat(a.AlarmActions), a.AlarmName).toContain(topicId(s));
         expect(flat(a.OKActions), a.AlarmName).toContain(topicId(s));

@@ -50,6 +50,13 @@ const EnvSchema = z.object({
    * request may take it over, and before the sweeper releases it. Longer than the buy function's timeout.
    */
   ADMISSION_TAKEOVER_MS: intFrom(15_000, 1),
+  /** The circuit breaker around the queue (per execution environment): failures in a row that open it... */
+  CIRCUIT_BREAKER_FAILURE_THRESHOLD: intFrom(5, 1),
+  /** ...successes in a row, half-open, that close it... */
+  CIRCUIT_BREAKER_SUCCESS_THRESHOLD: intFrom(2, 1),
+  /** ...and how long it stays open: the base, doubled on each reopening up to the max (seconds). */
+  CIRCUIT_BREAKER_BASE_TIMEOUT: intFrom(30, 1),
+  CIRCUIT_BREAKER_MAX_TIMEOUT: intFrom(300, 1),
   /** How long the orders queue keeps a message: a hold older than this can no longer be delivered, and expires. */
   QUEUE_RETENTION_SECONDS: intFrom(4 * 86_400, 1),
   /** How long a dead-lettered order keeps its units (the operators' window to redrive it); then the sweeper expires it. */

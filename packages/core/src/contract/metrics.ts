@@ -21,6 +21,10 @@ export const Metric = {
   OrdersWithdrawn: "OrdersWithdrawn",
   /** Redis answered a script with an error: a bug, not an outage. */
   ScriptErrors: "ScriptErrors",
+  /** The queue's circuit breaker changed state in one execution environment: opened, half-opened, closed. */
+  QueueCircuitOpened: "QueueCircuitOpened",
+  QueueCircuitHalfOpened: "QueueCircuitHalfOpened",
+  QueueCircuitClosed: "QueueCircuitClosed",
 } as const;
 
 /** The metric namespace and the `service` dimension Powertools adds. */

@@ -1,5 +1,7 @@
 import type { Inventory, OrderQueue, OrderStore, RateLimiter, RequestRegistry } from "./ports";
 import { Order } from "./order";
+import type { CircuitBreaker } from "./breaker";
+import { CircuitOpenError, DependencyUnavailableError } from "./errors";
 
 /**
  * A buy, at the storefront's door: rate-limit the user, admit the units against the stock left (one Lua call
@@ -25,9 +27,13 @@ export namespace Buy {
     rateLimiter: RateLimiter;
     queue: OrderQueue;
     orders: OrderStore;
+    /** Around the queue: while it is open, a buy is refused before it takes anything. */
+    queueBreaker?: CircuitBreaker;
   }
 
   export async function place(order: Order.Request, deps: Deps, correlationId: string): Promise<Outcome> {
+    const wait = deps.queueBreaker?.refusalMs() ?? 0;
+    if (wait > 0) throw new CircuitOpenError("queue", Math.ceil(wait / 1000));
     const rate = await deps.rateLimiter.hit(order);
     if (!rate.allowed) {
       return "reused" in rate ? { kind: "idempotency_key_reused" } : { kind: "rate_limited", retryAfterSeconds: Math.ceil(rate.retryAfterMs / 1000) };
@@ -66,7 +72,7 @@ export namespace Buy {
         await deps.inventory.withdraw(order, owner);
         return { kind: "idempotency_key_reused" };
       }
-      await deps.queue.enqueue(message, correlationId);
+      await enqueue(message, deps, correlationId);
     } catch (err) {
       const undone = await deps.inventory.withdraw(order, owner).catch(() => undefined);
       // The send failed by its own account, but the processor already has the message: it was delivered after all.
@@ -76,6 +82,16 @@ export namespace Buy {
     // retry could take it over later, and both messages settle as one order.
     const markedQueued = await deps.inventory.markQueued(order.item_id, order.request_id).then(() => true, () => false);
     return { kind: "accepted", requestId: order.request_id, acceptedAt: admission.admittedAt, markedQueued };
+  }
+
+  async function enqueue(message: Order.Message, deps: Deps, correlationId: string): Promise<void> {
+    try {
+      await deps.queue.enqueue(message, correlationId);
+      deps.queueBreaker?.success();
+    } catch (err) {
+      if (err instanceof DependencyUnavailableError) deps.queueBreaker?.failure();
+      throw err;
+    }
   }
 
   async function duplicate(requestId: string, deps: Deps, known?: Order.FinalStatus): Promise<Outcome> {

@@ -19,6 +19,15 @@ export class DependencyUnavailableError extends EngineError {
   }
 }
 
+/** The breaker around a dependency is open: refused at once, nothing taken. Retry after `retryAfterSeconds`. */
+export class CircuitOpenError extends DependencyUnavailableError {
+  override name = "CircuitOpenError";
+  constructor(dependency: DependencyUnavailableError["dependency"], readonly retryAfterSeconds: number) {
+    super(dependency);
+    this.message = `${dependency} unavailable: circuit breaker open`;
+  }
+}
+
 /** The item's counters are missing from Redis (never loaded, or the cache was lost): retry after a reconcile. */
 export class InventoryMissingError extends EngineError {
   override name = "InventoryMissingError";

@@ -13,7 +13,15 @@ import type { Buy } from "../domain/buy";
 import type { Fulfilment } from "../domain/fulfilment";
 import type { Sweeper } from "../domain/sweeper";
 import type { InventoryAudit, OrderHistory, Probe, SaleStats } from "../domain/ports";
-import { useStage } from "./telemetry";
+import { CircuitBreaker, type BreakerState } from "../domain/breaker";
+import { Metric } from "../contract/metrics";
+import { count, useStage } from "./telemetry";
+
+const BREAKER_METRIC: Record<BreakerState, string> = {
+  open: Metric.QueueCircuitOpened,
+  half_open: Metric.QueueCircuitHalfOpened,
+  closed: Metric.QueueCircuitClosed,
+};
 
 /** Everything a handler needs: the domain's ports on real adapters, and the configuration they were built from. */
 export interface Runtime extends Buy.Deps, Fulfilment.Deps, Sweeper.Deps {
@@ -24,6 +32,7 @@ export interface Runtime extends Buy.Deps, Fulfilment.Deps, Sweeper.Deps {
   history: OrderHistory;
   stats: SaleStats;
   probes: { redis: Probe; queue: Probe; orders_table: Probe };
+  queueBreaker: CircuitBreaker;
   close(): Promise<void>;
 }
 
@@ -53,6 +62,15 @@ export function wire(config: Config, options: WireOptions = {}): Runtime {
     history: orders,
     stats: new RedisSaleStats(redis),
     payments: new SimulatedPayments({ failureRate: config.PAYMENT_FAILURE_RATE, declineUsers }),
+    queueBreaker: new CircuitBreaker(
+      {
+        failureThreshold: config.CIRCUIT_BREAKER_FAILURE_THRESHOLD,
+        successThreshold: config.CIRCUIT_BREAKER_SUCCESS_THRESHOLD,
+        baseTimeoutMs: config.CIRCUIT_BREAKER_BASE_TIMEOUT * 1000,
+        maxTimeoutMs: config.CIRCUIT_BREAKER_MAX_TIMEOUT * 1000,
+      },
+      (state) => count(BREAKER_METRIC[state]),
+    ),
     probes: { redis: new RedisProbe(redis), queue, orders_table: orders },
     async close() {
       redis.disconnect();

@@ -65,7 +65,7 @@ export async function admin(event: Http.Event): Promise<Http.Result> {
   } catch (err) {
     if (err instanceof ValidationError) return Http.validationFailed(err, correlation);
     if (err instanceof Http.BodyTooLargeError) return Http.tooLarge(correlation);
-    if (err instanceof DependencyUnavailableError) return Http.unavailable(correlation);
+    if (err instanceof DependencyUnavailableError) return Http.unavailable(correlation, err);
     if (err instanceof EngineError) return Http.reply(409, { error: "conflict", message: err.message, correlation_id: correlation });
     throw err;
   }

@@ -3,7 +3,7 @@ import { injectLambdaContext } from "@aws-lambda-powertools/logger/middleware";
 import { logMetrics } from "@aws-lambda-powertools/metrics/middleware";
 import { Buy } from "@flash/core/domain/buy";
 import { Order } from "@flash/core/domain/order";
-import { DependencyUnavailableError, ScriptError, ValidationError } from "@flash/core/domain/errors";
+import { CircuitOpenError, DependencyUnavailableError, ScriptError, ValidationError } from "@flash/core/domain/errors";
 import { Metric, rejectedMetric } from "@flash/core/contract/metrics";
 import { pathOf } from "@flash/core/contract/routes";
 import { runtime } from "@flash/core/runtime/wire";
@@ -65,9 +65,9 @@ export async function buy(event: Http.Event): Promise<Http.Result> {
     if (err instanceof ValidationError) return await rejected("validation_failed", Http.validationFailed(err, correlation));
     if (err instanceof Http.BodyTooLargeError) return await rejected("validation_failed", Http.tooLarge(correlation));
     if (err instanceof DependencyUnavailableError) {
-      if (err.dependency === "queue") count(Metric.EnqueueFailed);
+      if (err.dependency === "queue" && !(err instanceof CircuitOpenError)) count(Metric.EnqueueFailed);
       log.warn("dependency unavailable", { dependency: err.dependency, error: err.message });
-      return Http.unavailable(correlation);
+      return Http.unavailable(correlation, err);
     }
     if (err instanceof ScriptError) count(Metric.ScriptErrors);
     log.error("buy failed", { error: (err as Error).message, error_name: (err as Error).name });

@@ -6,12 +6,17 @@ import { Http } from "./http";
 
 /** GET /health: each dependency checked for real. */
 export async function health(): Promise<Http.Result> {
-  const { probes } = runtime();
+  const { probes, queueBreaker } = runtime();
   const entries = await Promise.all(
     Object.entries(probes).map(async ([name, probe]) => [name, await probe.check().then(() => "ok", () => "unavailable")] as const),
   );
   const healthy = entries.every(([, state]) => state === "ok");
-  return Http.reply(healthy ? 200 : 503, { status: healthy ? "ok" : "degraded", ...Object.fromEntries(entries) });
+  return Http.reply(healthy ? 200 : 503, {
+    status: healthy ? "ok" : "degraded",
+    ...Object.fromEntries(entries),
+    // This execution environment's breaker around the queue: closed, open or half_open.
+    circuit_breaker_state: queueBreaker.state,
+  });
 }
 
 export const handler = middy(health).use(injectLambdaContext(logger));

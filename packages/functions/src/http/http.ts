@@ -1,7 +1,7 @@
 import { randomUUID } from "node:crypto";
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from "aws-lambda";
 import type * as z from "zod";
-import { ValidationError } from "@flash/core/domain/errors";
+import { CircuitOpenError, type DependencyUnavailableError, ValidationError } from "@flash/core/domain/errors";
 
 /** HTTP plumbing shared by the API handlers: bodies, field errors, correlation ids, JSON replies. */
 export namespace Http {
@@ -58,7 +58,10 @@ export namespace Http {
     return reply(413, { error: "payload_too_large", message: `body must be at most ${MAX_BODY_BYTES} bytes`, correlation_id: correlation });
   }
 
-  export function unavailable(correlation: string, retryAfterSeconds = 1): Result {
-    return reply(503, { error: "unavailable", correlation_id: correlation }, { "retry-after": String(retryAfterSeconds) });
+  /** 503 with Retry-After; it names the dependency that is unavailable, which is safe to say. */
+  export function unavailable(correlation: string, err?: DependencyUnavailableError): Result {
+    const retryAfter = err instanceof CircuitOpenError ? err.retryAfterSeconds : 1;
+    const body = { error: "unavailable", ...(err ? { dependency: err.dependency } : {}), correlation_id: correlation };
+    return reply(503, body, { "retry-after": String(retryAfter) });
   }
 }

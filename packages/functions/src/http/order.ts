@@ -18,7 +18,7 @@ export async function order(event: Http.Event): Promise<Http.Result> {
     const found = await OrderLookup.find(requestId.data, runtime());
     return found ? Http.reply(200, found) : Http.reply(404, { error: "not_found", request_id: requestId.data });
   } catch (err) {
-    if (err instanceof DependencyUnavailableError) return Http.unavailable(correlation);
+    if (err instanceof DependencyUnavailableError) return Http.unavailable(correlation, err);
     throw err;
   }
 }
