@@ -246,9 +246,9 @@ export const stagingConfig: StageConfig = {
 };
 
 export const productionConfig: StageConfig = {
+  ...defaultConfig,
   retainData: true,
   vpcFlowLogs: true,
-  accountQuotas: AWS_DEFAULT_QUOTAS,
   pointInTimeRecovery: true,
   logRetention: "one_month",
   app: {
@@ -259,8 +259,6 @@ export const productionConfig: StageConfig = {
   },
   apiFunctions: { memoryMb: 1024, timeoutSeconds: 10 },
   processor: { ...defaultConfig.processor, memoryMb: 1024, maxConcurrency: 50, reservedConcurrency: 50 },
-  sweeper: defaultConfig.sweeper,
-  queue: defaultConfig.queue,
   cache: { maxDataStorageGb: 10, maxEcpuPerSecond: 200_000 },
   api: {
     // The account-wide API Gateway defaults are 10,000 rps and a burst of 5,000, shared by every API in the
@@ -270,21 +268,13 @@ export const productionConfig: StageConfig = {
     corsOrigins: ["https://shop.example.com", "https://www.shop.example.com"],
   },
   alarms: {
+    ...defaultConfig.alarms,
     // From ALARM_EMAILS at deploy time (or list them here); the synth refuses production without any.
     emails: [],
     requireEmails: true,
-    dlqOldestMessageAgeSeconds: 3_600,
-    processorErrors: 0,
-    processorThrottles: 0,
-    sweeperErrors: 0,
-    cacheThrottledCmds: 0,
-    cacheEcpuPercent: 80,
     api5xx: 20,
     buyP99LatencyMs: 500,
-    failureRatePercent: 10,
-    processingP99Ms: 5_000,
     inventoryLowUnits: 50,
-    periodSeconds: 60,
     evaluationPeriods: 2,
   },
 };
