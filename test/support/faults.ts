@@ -374,6 +374,9 @@ export async function startRig(options: RigOptions = {}): Promise<Rig> {
       AWS_ENDPOINT_URL_SQS: sqsProxy.endpoint,
       AWS_ENDPOINT_URL_DYNAMODB: dynamoProxy.endpoint,
       MAX_RECEIVE_COUNT: String(MAX_RECEIVE_COUNT),
+      // The queue's circuit breaker opens on queue faults; it stays open 1 s here (30 s by default), so retries
+      // at quiescence are not kept waiting.
+      CIRCUIT_BREAKER_BASE_TIMEOUT: "1",
       ...options.env,
     };
     const redisProxy = options.redisProxy ? await FaultProxy.start(redis.url) : undefined;
@@ -839,7 +842,9 @@ export async function verify(v: Verification): Promise<void> {
   });
   problem("rejected (4xx/503) yet GET /orders/{id} is not 404", visible);
 
-  // 2. Buyers retry, with the same request_id and body.
+  // 2. Buyers retry, with the same request_id and body, once the queue's circuit breaker (opened by a queue fault)
+  // has let go: a client told `Retry-After` waits that long. The rig keeps the open period at 1 s.
+  await waitFor(async () => (await rig.api.health()).body?.circuit_breaker_state !== "open", 40_000);
   const wrongDuplicates: string[] = [];
   await inBatches(accepted1, 8, async (rid) => {
     const record = table1.get(rid);
