@@ -9,6 +9,7 @@ import { RedisSaleStats } from "../adapters/redis/stats";
 import { sqsClient, SqsOrderQueue } from "../adapters/sqs/queue";
 import { dynamoClient, DynamoOrderStore } from "../adapters/dynamodb/orders";
 import { SimulatedPayments } from "../adapters/payments/simulated";
+import type { AwsCredentials } from "../adapters/aws/client";
 import type { Buy } from "../domain/buy";
 import type { Fulfilment } from "../domain/fulfilment";
 import type { Sweeper } from "../domain/sweeper";
@@ -38,7 +39,7 @@ export interface Runtime extends Buy.Deps, Fulfilment.Deps, Sweeper.Deps {
 
 export interface WireOptions {
   /** Credentials for the SQS and DynamoDB clients; the local stand-ins accept any. Default: the SDK's chain. */
-  credentials?: { accessKeyId: string; secretAccessKey: string };
+  credentials?: AwsCredentials;
 }
 
 /** Build the runtime from a configuration value. */

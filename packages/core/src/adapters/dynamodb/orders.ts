@@ -7,25 +7,14 @@ import {
   ConditionalCheckFailedException,
   type AttributeValue,
 } from "@aws-sdk/client-dynamodb";
-import type { Config } from "../../contract/environment";
 import { Order } from "../../domain/order";
 import type { OrderHistory, OrderStore, Probe } from "../../domain/ports";
 import { DependencyUnavailableError } from "../../domain/errors";
-import { httpHandlerOptions, within } from "../aws/deadline";
+import { clientOptions, within, type AwsClientSettings } from "../aws/client";
 import { ORDERS_TABLE } from "../../contract/resources";
 
-type ClientConfig = Pick<Config, "AWS_REGION" | "AWS_ENDPOINT_URL" | "AWS_ENDPOINT_URL_DYNAMODB"> & Partial<Pick<Config, "AWS_CALL_TIMEOUT_MS">> & {
-  credentials?: { accessKeyId: string; secretAccessKey: string };
-};
-
-export function dynamoClient(config: ClientConfig): DynamoDBClient {
-  return new DynamoDBClient({
-    region: config.AWS_REGION,
-    endpoint: config.AWS_ENDPOINT_URL_DYNAMODB ?? config.AWS_ENDPOINT_URL,
-    maxAttempts: 3,
-    credentials: config.credentials,
-    requestHandler: httpHandlerOptions(config.AWS_CALL_TIMEOUT_MS ?? 3000),
-  });
+export function dynamoClient(settings: AwsClientSettings): DynamoDBClient {
+  return new DynamoDBClient(clientOptions(settings, settings.AWS_ENDPOINT_URL_DYNAMODB, 3));
 }
 
 

@@ -1,10 +1,5 @@
 import { createHash, createHmac } from "node:crypto";
-
-export interface AwsCredentials {
-  accessKeyId: string;
-  secretAccessKey: string;
-  sessionToken?: string;
-}
+import type { AwsCredentials } from "../aws/client";
 
 export interface IamAuthOptions {
   /** The serverless cache's name (lower case), which the token is signed for. */

@@ -1,25 +1,13 @@
 import { SQSClient, SendMessageCommand, GetQueueAttributesCommand } from "@aws-sdk/client-sqs";
-import type { Config } from "../../contract/environment";
 import type { Order } from "../../domain/order";
 import type { OrderQueue, Probe } from "../../domain/ports";
 import { DependencyUnavailableError } from "../../domain/errors";
-import { httpHandlerOptions, within } from "../aws/deadline";
+import { clientOptions, within, type AwsClientSettings } from "../aws/client";
 import { ORDERS_QUEUE } from "../../contract/resources";
 
-type ClientConfig = Pick<Config, "AWS_REGION" | "AWS_ENDPOINT_URL" | "AWS_ENDPOINT_URL_SQS"> & Partial<Pick<Config, "AWS_CALL_TIMEOUT_MS">> & {
-  credentials?: { accessKeyId: string; secretAccessKey: string };
-};
-
 /** Client timeouts are explicit: a buy answers 503 quickly rather than hanging on a slow queue. */
-export function sqsClient(config: ClientConfig): SQSClient {
-  return new SQSClient({
-    region: config.AWS_REGION,
-    endpoint: config.AWS_ENDPOINT_URL_SQS ?? config.AWS_ENDPOINT_URL,
-    useQueueUrlAsEndpoint: false,
-    maxAttempts: 2,
-    credentials: config.credentials,
-    requestHandler: httpHandlerOptions(config.AWS_CALL_TIMEOUT_MS ?? 3000),
-  });
+export function sqsClient(settings: AwsClientSettings): SQSClient {
+  return new SQSClient({ ...clientOptions(settings, settings.AWS_ENDPOINT_URL_SQS, 2), useQueueUrlAsEndpoint: false });
 }
 
 const { correlationAttribute, failureReasonAttribute } = ORDERS_QUEUE;
