@@ -120,15 +120,31 @@ describe("POST /buy", () => {
     expect((await api.levels(other)).body).toMatchObject({ stock: 10, in_flight: 0 });
   });
 
-  it("answers 422 for a request_id reused on another item whatever that item's state: sold out, unknown, over the limit", async () => {
+  it("answers 422 for a request_id reused on another item that could be bought; the item's own refusal comes first", async () => {
     const item = await loadedItem(10, 5);
+    const other = await loadedItem(10, 5);
     const soldOut = await loadedItem(0, 5);
     const order = newOrder(item);
     expect((await api.buy(order)).status).toBe(202);
-    expect(await api.buy({ ...order, item_id: soldOut })).toMatchObject({ status: 422, body: { error: "idempotency_key_reused" } });
-    expect((await api.buy({ ...order, item_id: uid("never-loaded") })).status).toBe(422);
+    expect(await api.buy({ ...order, item_id: other })).toMatchObject({ status: 422, body: { error: "idempotency_key_reused" } });
+    // The door sees one item: sold out, unknown or over the limit is answered as such, and takes nothing either way.
+    expect((await api.buy({ ...order, item_id: soldOut })).status).toBe(410);
+    expect((await api.buy({ ...order, item_id: uid("never-loaded") })).status).toBe(404);
     await final(order.request_id);
-    expect((await api.buy({ ...order, item_id: soldOut })).status).toBe(422); // after settlement too
+    expect((await api.buy({ ...order, item_id: other })).status).toBe(422); // after settlement too
+    expect((await api.levels(other)).body).toMatchObject({ stock: 10, in_flight: 0 });
+  });
+
+  it("answers from the sold-out near-cache for SOLD_OUT_CACHE_MS after a 410, even a retry of an accepted request", async () => {
+    const item = await loadedItem(1, 5);
+    const order = newOrder(item);
+    expect((await api.buy(order)).status).toBe(202);
+    expect((await api.buy(newOrder(item))).status).toBe(410); // from the door: now this environment remembers it
+    // Within the near-cache's time a retry of the accepted request is told the item is sold out; its order stands.
+    expect((await api.buy(order)).status).toBe(410);
+    await final(order.request_id);
+    await new Promise((r) => setTimeout(r, 300)); // past the default 250 ms: the door answers again
+    expect((await api.buy(order)).status).toBe(409);
   });
 
   it("answers 409 purchase_limit_exceeded past the per-user limit, decided at admission", async () => {

@@ -35,7 +35,8 @@ it("5. DynamoDB down during a sweep of expired holds (processor stopped), then b
   // left that could deliver these orders, so the sweeper must expire them. (A mere backlog is never expired.)
   const rig = await startRig({
     processorConcurrency: 0,
-    env: { RESERVATION_TTL_SECONDS: String(TTL_SECONDS), QUEUE_RETENTION_SECONDS: String(TTL_SECONDS) },
+    // The buy calls end in milliseconds: after 1 s the sweeper hands their admissions to the queue's side.
+    env: { RESERVATION_TTL_SECONDS: String(TTL_SECONDS), QUEUE_RETENTION_SECONDS: String(TTL_SECONDS), ADMISSION_TAKEOVER_MS: "1000" },
   });
   let extraProcessor: { stop(): Promise<void> } | undefined;
   try {

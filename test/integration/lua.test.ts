@@ -2,7 +2,6 @@ import { afterAll, describe, expect, inject, it } from "vitest";
 import fc from "fast-check";
 import { RedisInventory } from "@flash/core/adapters/redis/inventory";
 import { RedisInventoryAudit } from "@flash/core/adapters/redis/audit";
-import { RedisRateLimiter } from "@flash/core/adapters/redis/rate-limiter";
 import { RedisRequestRegistry } from "@flash/core/adapters/redis/requests";
 import { RedisSaleStats } from "@flash/core/adapters/redis/stats";
 import { itemKeys, parseLedgerEntry } from "@flash/core/adapters/redis/keys";
@@ -13,7 +12,8 @@ const order = (item: string, user: string, amount = 1, request_id = uid("r")) =>
 // Every script runs on a plain Redis and on a Redis Cluster: the cluster refuses any key outside the item's slot.
 describe.each(["standalone", "cluster"] as const)("Lua scripts on %s Redis", (kind) => {
   const redis = redisClient(kind);
-  const inventory = new RedisInventory(redis, 50); // a 50 ms takeover window, so takeovers are quick to test
+  // A 50 ms takeover window, so takeovers are quick to test; a rate limit high enough not to matter here.
+  const inventory = new RedisInventory(redis, { takeoverMs: 50, rateLimit: { maxRequests: 1000, windowSeconds: 60 } });
   const requests = new RedisRequestRegistry(redis, 3600);
   const OWNER = "attempt-1";
   afterAll(() => redis.disconnect());
@@ -76,9 +76,9 @@ describe.each(["standalone", "cluster"] as const)("Lua scripts on %s Redis", (ki
     await inventory.setStock(item, 2, 5);
     const o = order(item, "u", 2);
     await inventory.admit(o, OWNER);
-    expect(await inventory.settle(o, "FAILED_PAYMENT", "first")).toEqual({ kind: "settled", outcome: "FAILED_PAYMENT" });
-    expect(await inventory.settle(o, "FAILED_PAYMENT", "first")).toEqual({ kind: "settled", outcome: "FAILED_PAYMENT" });
-    expect(await inventory.settle(o, "COMPLETED", "first")).toEqual({ kind: "settled", outcome: "FAILED_PAYMENT" });
+    expect(await inventory.settle(o, "FAILED_PAYMENT", "first")).toMatchObject({ kind: "settled", outcome: "FAILED_PAYMENT" });
+    expect(await inventory.settle(o, "FAILED_PAYMENT", "first")).toMatchObject({ kind: "settled", outcome: "FAILED_PAYMENT" });
+    expect(await inventory.settle(o, "COMPLETED", "first")).toMatchObject({ kind: "settled", outcome: "FAILED_PAYMENT" });
     expect(await conserved(item, 2)).toMatchObject({ stock: 2, in_flight: 0, sold: 0 });
     // A settled request is never admitted again, so a late redelivery cannot take stock.
     expect(await inventory.admit(o, OWNER)).toEqual({ kind: "settled", outcome: "FAILED_PAYMENT" });
@@ -145,8 +145,8 @@ describe.each(["standalone", "cluster"] as const)("Lua scripts on %s Redis", (ki
     const item = uid("sku");
     await inventory.setStock(item, 0, 1);
     const none = { item_id: item, request_id: "r-none", user_id: "u", amount: 1 };
-    expect(await inventory.settle(none, "COMPLETED", "first")).toEqual({ kind: "no_hold" });
-    expect(await inventory.settle(none, "FAILED_SOLD_OUT", "first")).toEqual({ kind: "settled", outcome: "FAILED_SOLD_OUT" });
+    expect(await inventory.settle(none, "COMPLETED", "first")).toMatchObject({ kind: "no_hold" });
+    expect(await inventory.settle(none, "FAILED_SOLD_OUT", "first")).toMatchObject({ kind: "settled", outcome: "FAILED_SOLD_OUT" });
   });
 
   it("makes Redis agree with the order record when they disagree: the record wins", async () => {
@@ -157,12 +157,12 @@ describe.each(["standalone", "cluster"] as const)("Lua scripts on %s Redis", (ki
     await inventory.settle(o, "COMPLETED", "first");
     expect(await conserved(item, 3)).toMatchObject({ stock: 1, sold: 2 });
     // The processor's word does not move a settled request...
-    expect(await inventory.settle(o, "FAILED_EXPIRED", "first")).toEqual({ kind: "settled", outcome: "COMPLETED" });
+    expect(await inventory.settle(o, "FAILED_EXPIRED", "first")).toMatchObject({ kind: "settled", outcome: "COMPLETED" });
     // ...the order record's does: the units go back on sale, the user's tally with them.
-    expect(await inventory.settle(o, "FAILED_EXPIRED", "record")).toEqual({ kind: "settled", outcome: "FAILED_EXPIRED" });
+    expect(await inventory.settle(o, "FAILED_EXPIRED", "record")).toMatchObject({ kind: "settled", outcome: "FAILED_EXPIRED" });
     expect(await conserved(item, 3)).toMatchObject({ stock: 3, in_flight: 0, sold: 0 });
     expect(await redis.hget(itemKeys(item).users, "u")).toBeNull();
-    expect(await inventory.settle(o, "COMPLETED", "record")).toEqual({ kind: "settled", outcome: "COMPLETED" });
+    expect(await inventory.settle(o, "COMPLETED", "record")).toMatchObject({ kind: "settled", outcome: "COMPLETED" });
     expect(await conserved(item, 3)).toMatchObject({ stock: 1, sold: 2 });
     expect(await redis.hget(itemKeys(item).users, "u")).toBe("2");
   });
@@ -250,9 +250,9 @@ describe.each(["standalone", "cluster"] as const)("Lua scripts on %s Redis", (ki
     await inventory.admit(o, OWNER);
     await inventory.settle(o, "COMPLETED", "first");
     const stats = new RedisSaleStats(redis);
-    await stats.rejected(item, "duplicate_request");
-    await stats.rejected(item, "sold_out"); // admit.lua counts this one itself, in the call that decides it
-    expect(await stats.rejections(item)).toEqual({ duplicate_request: 1 });
+    await inventory.admit(o, "another-attempt"); // the door counts its own refusals, in the call that decides them
+    await stats.rejected(item, "validation_failed");
+    expect(await stats.rejections(item)).toEqual({ duplicate_request: 1, validation_failed: 1 });
 
     const audit = new RedisInventoryAudit(redis);
     const state = await audit.snapshot(item);
@@ -268,7 +268,7 @@ describe.each(["standalone", "cluster"] as const)("Lua scripts on %s Redis", (ki
     it("registers a request_id once, with its payload, and recognises reuse for another item", async () => {
       const o = order(uid("sku"), "u", 1);
       expect(await requests.register(o)).toBe("registered");
-      expect(await requests.register(o)).toBe("registered"); // the same request again (a takeover, a retry)
+      expect(await requests.register(o)).toBe("already_registered"); // the same request again (a takeover, a retry)
       expect(await requests.register({ ...o, item_id: "other" })).toBe("reused");
       expect(await requests.register({ ...o, amount: 2 })).toBe("reused");
       expect(await requests.find(o.request_id)).toEqual(o);
@@ -276,47 +276,47 @@ describe.each(["standalone", "cluster"] as const)("Lua scripts on %s Redis", (ki
     });
   });
 
-  describe("sliding-window rate limit", () => {
+  describe("the door's sliding-window rate limit, per buyer and item, in admit.lua", () => {
+    const limited = (maxRequests: number, windowSeconds: number) => new RedisInventory(redis, { takeoverMs: 50, rateLimit: { maxRequests, windowSeconds } });
+
     it("allows the maximum, refuses the next with a retry time, and recovers as the window slides", async () => {
-      const limiter = new RedisRateLimiter(redis, 3, 1);
+      const door = limited(3, 1);
+      const item = uid("sku");
+      await inventory.setStock(item, 0, 1); // sold out: every allowed request is a 410, which still counts
       const user = uid("user");
-      const hit = () => limiter.hit(order("sku", user));
+      const hit = () => door.admit(order(item, user), uid("attempt"));
       const first = await hit();
       await new Promise((r) => setTimeout(r, 400));
-      expect((await hit()).allowed).toBe(true);
-      expect((await hit()).allowed).toBe(true);
+      expect((await hit()).kind).toBe("sold_out");
+      expect((await hit()).kind).toBe("sold_out");
       const refused = await hit();
-      expect(first.allowed).toBe(true);
-      expect(refused.allowed).toBe(false);
-      expect(refused).toHaveProperty("retryAfterMs");
-      if ("retryAfterMs" in refused) {
+      expect(first.kind).toBe("sold_out");
+      expect(refused.kind).toBe("rate_limited");
+      if (refused.kind === "rate_limited") {
         expect(refused.retryAfterMs).toBeGreaterThan(0);
         expect(refused.retryAfterMs).toBeLessThanOrEqual(1000);
       }
       // Sliding, not fixed: after the first hit ages out exactly one slot frees; the later two still count.
       await new Promise((r) => setTimeout(r, 700));
-      expect((await hit()).allowed).toBe(true);
-      expect((await hit()).allowed).toBe(false);
+      expect((await hit()).kind).toBe("sold_out");
+      expect((await hit()).kind).toBe("rate_limited");
+      expect(await new RedisSaleStats(redis).rejections(item)).toEqual({ sold_out: 4, rate_limited: 2 });
     });
 
-    it("does not count refused requests", async () => {
-      const limiter = new RedisRateLimiter(redis, 1, 1);
+    it("does not count refused requests, counts per item, and writes no key for an item not on sale", async () => {
+      const door = limited(1, 1);
+      const [a, b] = [uid("sku"), uid("sku")];
+      await inventory.setStock(a, 5, 5);
+      await inventory.setStock(b, 5, 5);
       const user = uid("user");
-      const hit = () => limiter.hit(order("sku", user));
-      await hit();
-      for (let i = 0; i < 5; i++) expect((await hit()).allowed).toBe(false);
+      expect((await door.admit(order(a, user), "x")).kind).toBe("admitted");
+      for (let i = 0; i < 5; i++) expect((await door.admit(order(a, user), "x")).kind).toBe("rate_limited");
+      expect((await door.admit(order(b, user), "x")).kind).toBe("admitted"); // another item: its own window
       await new Promise((r) => setTimeout(r, 1050));
-      expect((await hit()).allowed).toBe(true);
-    });
-
-    it("refuses at the door a request_id this user had accepted for another item or amount, in the same call", async () => {
-      const limiter = new RedisRateLimiter(redis, 100, 60);
-      const o = order(uid("sku"), uid("user"));
-      expect((await limiter.hit(o)).allowed).toBe(true);
-      expect(await requests.register(o)).toBe("registered");
-      expect((await limiter.hit(o)).allowed).toBe(true); // the same request again: a duplicate, decided at admission
-      expect(await limiter.hit({ ...o, item_id: "another-item" })).toEqual({ allowed: false, reused: true });
-      expect(await limiter.hit({ ...o, amount: 2 })).toEqual({ allowed: false, reused: true });
+      expect((await door.admit(order(a, user), "x")).kind).toBe("admitted");
+      const junk = uid("not-on-sale");
+      expect((await door.admit(order(junk, user), "x")).kind).toBe("unknown_item");
+      expect(await redis.keys(`item:{${junk}}*`)).toEqual([]);
     });
   });
 });

@@ -128,7 +128,7 @@ describe("processor", () => {
     const down = { ...services.runtime(), payments: new SimulatedPayments({ failureRate: 0, unavailable: true }) };
     await expect(Fulfilment.process(m, down, "c")).rejects.toMatchObject({ name: "DependencyUnavailableError", dependency: "payment" });
     expect(await services.runtime().inventory.levels(item)).toMatchObject({ stock: 1, in_flight: 1, sold: 0 });
-    expect(await Fulfilment.process(m, services.runtime(), "c")).toBe("COMPLETED");
+    expect((await Fulfilment.process(m, services.runtime(), "c")).status).toBe("COMPLETED");
   });
 
   it("retries when DynamoDB cannot be reached (closed port), without settling twice", async () => {
@@ -138,7 +138,7 @@ describe("processor", () => {
     const closed = { ...services.runtime(), orders: new DynamoOrderStore(db, "orders", 90) };
     await expect(Fulfilment.process(m, closed, "c")).rejects.toMatchObject({ name: "DependencyUnavailableError", dependency: "orders_table" });
     db.destroy();
-    expect(await Fulfilment.process(m, services.runtime(), "c")).toBe("COMPLETED");
+    expect((await Fulfilment.process(m, services.runtime(), "c")).status).toBe("COMPLETED");
     expect(await services.runtime().inventory.levels(item)).toMatchObject({ stock: 1, in_flight: 0, sold: 1 });
   });
 

@@ -39,7 +39,7 @@ describe.each(["standalone", "cluster"] as const)("reservation expiry on %s Redi
     const overdue = await inventory.overdue(item, { ttlMs: 60_000, staleMs: 60_000, retentionMs: 40, limit: 100 });
     expect(overdue).toEqual([{ request_id: old.request_id, user_id: "ann", amount: 2, admitted_ms: expect.any(Number), kind: "expired" }]);
     expect(Date.now() - overdue[0]!.admitted_ms).toBeGreaterThanOrEqual(40);
-    expect(await inventory.settle(old, "FAILED_EXPIRED", "record")).toEqual({ kind: "settled", outcome: "FAILED_EXPIRED" });
+    expect(await inventory.settle(old, "FAILED_EXPIRED", "record")).toMatchObject({ kind: "settled", outcome: "FAILED_EXPIRED" });
     expect(await inventory.levels(item)).toMatchObject({ stock: 9, in_flight: 1, sold: 0 });
     const keys = itemKeys(item);
     expect(await redis.hget(keys.users, "ann")).toBe("1");
@@ -50,7 +50,7 @@ describe.each(["standalone", "cluster"] as const)("reservation expiry on %s Redi
     // Exactly once, and final: a late delivery can neither take stock nor complete it.
     expect(await inventory.overdue(item, { ttlMs: 60_000, staleMs: 60_000, retentionMs: 40, limit: 100 })).toEqual([]);
     expect(await inventory.reserve(old)).toEqual({ kind: "settled", outcome: "FAILED_EXPIRED" });
-    expect(await inventory.settle(old, "COMPLETED", "first")).toEqual({ kind: "settled", outcome: "FAILED_EXPIRED" });
+    expect(await inventory.settle(old, "COMPLETED", "first")).toMatchObject({ kind: "settled", outcome: "FAILED_EXPIRED" });
     expect(await inventory.levels(item)).toMatchObject({ stock: 9, in_flight: 1 });
   });
 
@@ -92,7 +92,8 @@ describe("the reservation sweeper", () => {
       maxReceiveCount: 2,
       sweepIntervalMs: 250,
       // Nobody settles, and the sweeper is told the queue keeps messages 1 s: every order is past delivery after that.
-      env: { RESERVATION_TTL_SECONDS: "1", QUEUE_RETENTION_SECONDS: "1", SWEEP_BATCH_SIZE: "2" },
+      // Buy calls here end in milliseconds: after 300 ms their admissions are handed to the queue's side.
+      env: { RESERVATION_TTL_SECONDS: "1", QUEUE_RETENTION_SECONDS: "1", SWEEP_BATCH_SIZE: "2", ADMISSION_TAKEOVER_MS: "300" },
     });
     redis = connectRedis({ REDIS_URL: engine.redisUrl, REDIS_CLUSTER: "false", REDIS_CONNECT_TIMEOUT_MS: 1000, REDIS_COMMAND_TIMEOUT_MS: 1000 });
     sqs = sqsClient({ AWS_REGION: "us-east-1", AWS_ENDPOINT_URL_SQS: engine.resources.sqsEndpoint });

@@ -190,6 +190,8 @@ export class FaultProxy {
   private mode: ProxyMode = { kind: "up" };
   private readonly forwarding = new Set<net.Socket>();
   private readonly swallowed = new Set<net.Socket>();
+  /** Chunks forwarded towards the target: each is at least one network write by a client (a round trip's request). */
+  chunksForwarded = 0;
 
   private constructor(private readonly target: URL, private port = 0) {}
 
@@ -282,6 +284,7 @@ export class FaultProxy {
         due = Date.now() + this.mode.ms;
         this.mode = { kind: "up" };
       }
+      this.chunksForwarded++;
       chain = chain.then(async () => {
         if (due > Date.now()) await sleep(due - Date.now());
         if (!upstream.destroyed) upstream.write(chunk);

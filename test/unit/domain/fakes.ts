@@ -1,6 +1,6 @@
 import type {
-  Admission, Inventory, InventoryAudit, ItemState, OrderHistory, OrderQueue, OrderStore, Payments, RateDecision, RateLimiter,
-  Repair, RequestRegistry, Settlement,
+  Admission, Inventory, InventoryAudit, ItemState, OrderHistory, OrderQueue, OrderStore, Payments, Registration, Repair,
+  RequestRegistry, Settlement,
 } from "@flash/core/domain/ports";
 import type { Order } from "@flash/core/domain/order";
 
@@ -32,8 +32,8 @@ export function fakes(overrides: {
   settle?: (outcome: Order.FinalStatus, authority: string) => Promise<Settlement>;
   withdraw?: () => Promise<{ kind: "withdrawn" | "queued" | "nothing" }>;
   markQueued?: () => Promise<void>;
-  rate?: () => Promise<RateDecision>;
-  register?: () => Promise<"registered" | "reused">;
+  register?: () => Promise<Registration>;
+  find?: () => Promise<Order.Request | undefined>;
   enqueue?: () => Promise<void>;
   get?: () => Promise<Order.Record | undefined>;
   finalize?: () => Promise<"written" | "already_final">;
@@ -62,19 +62,19 @@ export function fakes(overrides: {
   });
   const requests: RequestRegistry = recorder("requests", calls, {
     register: overrides.register ?? (async () => "registered"),
-    find: async () => undefined,
+    find: overrides.find ?? (async () => undefined),
   });
-  const rateLimiter: RateLimiter = recorder("rateLimiter", calls, { hit: overrides.rate ?? (async () => ({ allowed: true, remaining: 5 })) });
   const queue: OrderQueue = recorder("queue", calls, { enqueue: overrides.enqueue ?? (async () => undefined), deadLetter: async () => undefined });
   const orders: OrderStore & OrderHistory = recorder("orders", calls, {
     get: overrides.get ?? (async () => undefined),
+    getMany: async () => new Map(),
     finalize: overrides.finalize ?? (async () => "written"),
     byItem: overrides.byItem ?? (async () => []),
   });
   const payments: Payments = recorder("payments", calls, { charge: overrides.charge ?? (async () => "approved"), refund: async () => undefined });
   const audit: InventoryAudit = recorder("audit", calls, { snapshot: overrides.snapshot ?? fail("snapshot"), repair: overrides.repair ?? fail("repair") });
   const called = (method: string) => calls.filter((c) => c.method === method);
-  return { inventory, requests, rateLimiter, queue, orders, history: orders, payments, audit, calls, called };
+  return { inventory, requests, queue, orders, history: orders, payments, audit, calls, called };
 }
 
 export const order: Order.Request = { request_id: "r-1", user_id: "u-1", item_id: "sku-1", amount: 1 };

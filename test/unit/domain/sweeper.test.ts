@@ -33,6 +33,16 @@ describe("Sweeper.sweep", () => {
     expect(f.called("inventory.abandon")).toHaveLength(1);
   });
 
+  it("hands a stale hold whose request is registered to the queue's side instead of releasing it: its message may be queued", async () => {
+    const f = fakes({ items: ["sku-1"], overdue: once([hold("stale")]), find: async () => ({ request_id: "r-1", item_id: "sku-1", user_id: "u-1", amount: 1 }) });
+    expect((await Sweeper.sweep(f, options))[0]!.outcome).toBe("QUEUED");
+    expect(f.called("inventory.abandon")).toHaveLength(0);
+    expect(f.called("inventory.markQueued")).toHaveLength(1);
+    // Registered for another item (its buy answered 422, and its withdrawal failed): nothing was sent, so it is released.
+    const other = fakes({ items: ["sku-1"], overdue: once([hold("stale")]), find: async () => ({ request_id: "r-1", item_id: "sku-2", user_id: "u-1", amount: 1 }) });
+    expect((await Sweeper.sweep(other, options))[0]!.outcome).toBe("RELEASED");
+  });
+
   it("leaves a hold that is merely waiting in a backlog alone, and settles one whose order completed meanwhile", async () => {
     const open = fakes({ items: ["sku-1"], overdue: once([hold("check")]) });
     expect(await Sweeper.sweep(open, options)).toEqual([]);

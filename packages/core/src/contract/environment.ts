@@ -37,8 +37,14 @@ const EnvSchema = z.object({
   AWS_ENDPOINT_URL_SQS: z.string().optional(),
   AWS_ENDPOINT_URL_DYNAMODB: z.string().optional(),
   AWS_REGION: z.string().default("us-east-1"),
+  /** The sliding window per buyer and item: at most this many POST /buy in the window (kept in the item's slot). */
   RATE_LIMIT_MAX_REQUESTS: intFrom(60, 1),
   RATE_LIMIT_WINDOW_SECONDS: intFrom(60, 1),
+  /**
+   * How long an execution environment answers 410 from memory after the door said an item is sold out, without a
+   * Redis call; released units become buyable again within this time. 0 turns the near-cache off.
+   */
+  SOLD_OUT_CACHE_MS: intFrom(250),
   /** How long a request_id is remembered for duplicate detection. */
   IDEMPOTENCY_TTL_SECONDS: intFrom(86_400, 60),
   /** Orders keep their record this long in DynamoDB (the table's TTL attribute, contract/resources.ts). */

@@ -1,4 +1,4 @@
-import type { Inventory, OrderStore, Payments } from "./ports";
+import type { Inventory, OrderStore, Payments, Settlement } from "./ports";
 import { Order } from "./order";
 import { InventoryMissingError, EngineError, PoisonMessageError } from "./errors";
 
@@ -18,25 +18,42 @@ export namespace Fulfilment {
   /** "WITHDRAWN": the buy call answered 503 and withdrew the admission; the message is dropped and no order exists. */
   export type Result = Order.FinalStatus | "WITHDRAWN";
 
-  export async function process(message: Order.Message, deps: Deps, correlationId: string): Promise<Result> {
-    const recorded = await deps.orders.get(message.request_id);
+  /** The status, and the item's stock after this settlement when the inventory said (InventoryRemaining). */
+  export interface Processed {
+    status: Result;
+    stockLeft?: number;
+  }
+
+  /**
+   * @param prefetched the order record as read for the whole batch (OrderStore.getMany), so that a batch costs one
+   * read and its Redis calls leave together (the client pipelines calls made in the same tick); without it, read here.
+   */
+  export async function process(
+    message: Order.Message,
+    deps: Deps,
+    correlationId: string,
+    prefetched?: { record: Order.Record | undefined },
+  ): Promise<Processed> {
+    const recorded = prefetched ? prefetched.record : await deps.orders.get(message.request_id);
     if (recorded && Order.isFinal(recorded.status)) {
-      await deps.inventory.settle(message, recorded.status, "record");
-      return recorded.status;
+      const settlement = await deps.inventory.settle(message, recorded.status, "record");
+      return { status: recorded.status, stockLeft: stockOf(settlement) };
     }
 
-    const { outcome, charged } = await settle(message, deps);
-    if (outcome === "WITHDRAWN") return outcome;
+    const { outcome, charged, stockLeft } = await settle(message, deps);
+    if (outcome === "WITHDRAWN") return { status: outcome };
     let final = outcome;
     if ((await deps.orders.finalize(message, outcome, correlationId)) === "already_final") {
       final = ((await deps.orders.get(message.request_id))?.status ?? outcome) as Order.FinalStatus;
       if (final !== outcome) await deps.inventory.settle(message, final, "record");
     }
     if (charged && final !== "COMPLETED") await deps.payments.refund(message);
-    return final;
+    return { status: final, stockLeft };
   }
 
-  async function settle(message: Order.Message, deps: Deps): Promise<{ outcome: Result; charged: boolean }> {
+  const stockOf = (settlement: Settlement) => (settlement.kind === "settled" ? settlement.stockLeft : undefined);
+
+  async function settle(message: Order.Message, deps: Deps): Promise<{ outcome: Result; charged: boolean; stockLeft?: number }> {
     let charged = false;
     // Twice at most: a hold released between reserve and settle (an operator, a lost cache) is taken again once.
     for (let attempt = 1; attempt <= 2; attempt++) {
@@ -62,7 +79,7 @@ export namespace Fulfilment {
           outcome = charged ? "COMPLETED" : "FAILED_PAYMENT";
       }
       const settlement = await deps.inventory.settle(message, outcome, "first");
-      if (settlement.kind === "settled") return { outcome: settlement.outcome, charged };
+      if (settlement.kind === "settled") return { outcome: settlement.outcome, charged, stockLeft: settlement.stockLeft };
     }
     throw new EngineError("hold released during settlement twice; will retry");
   }

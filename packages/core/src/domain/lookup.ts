@@ -1,7 +1,10 @@
 import type { Inventory, OrderStore, RequestRegistry } from "./ports";
 import type { Order } from "./order";
 
-/** What the buyer sees of an order: the record once settled; before that, PENDING while its hold is on the queue. */
+/**
+ * What the buyer sees of an order: the record once settled; before that, PENDING while the request is registered and
+ * its units held (a buy registers just before it sends: a 503 withdraws the hold, so such a request is not found).
+ */
 export namespace OrderLookup {
   export interface Deps {
     orders: OrderStore;
@@ -14,7 +17,7 @@ export namespace OrderLookup {
     if (recorded) return recorded;
     const request = await deps.requests.find(requestId);
     const hold = request && (await deps.inventory.hold(request.item_id, requestId));
-    if (!request || !hold?.queued) return undefined;
+    if (!request || !hold) return undefined;
     const at = new Date(hold.admitted_ms).toISOString();
     return { ...request, status: "PENDING", created_at: at, updated_at: at };
   }

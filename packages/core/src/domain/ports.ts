@@ -19,9 +19,12 @@ export type Admission =
   | { kind: "reused" }
   | { kind: "unknown_item" }
   | { kind: "sold_out"; stockLeft: number }
-  | { kind: "purchase_limit_exceeded"; held: number; limit: number };
+  | { kind: "purchase_limit_exceeded"; held: number; limit: number }
+  /** At the door: over the buyer's sliding-window limit for this item. */
+  | { kind: "rate_limited"; retryAfterMs: number };
 
-export type Settlement = { kind: "settled"; outcome: Order.FinalStatus } | { kind: "no_hold" };
+/** stockLeft: the item's stock after the settlement, when the inventory knows it (the InventoryRemaining metric). */
+export type Settlement = { kind: "settled"; outcome: Order.FinalStatus; stockLeft?: number } | { kind: "no_hold" };
 
 /**
  * Whose word a settlement is. "first": the processor's own result, and the first outcome recorded wins.
@@ -71,11 +74,15 @@ export interface LedgerEntry {
 export type OrderKey = Pick<Order.Request, "item_id" | "request_id" | "user_id" | "amount">;
 
 export interface Inventory {
-  /** At the door: take the units for this buy attempt, or say why not. Sold-out and over-limit refusals are counted per item. */
-  admit(order: Order.Request, owner: string): Promise<Admission>;
+  /**
+   * The door, in one call: the buyer's rate limit for this item, then take the units for this buy attempt, or say
+   * why not. Every refusal is counted per item in the same call (SaleStats.rejections), together with
+   * `earlierSoldOut` refusals the sold-out near-cache answered since this environment last asked.
+   */
+  admit(order: Order.Request, owner: string, earlierSoldOut?: number): Promise<Admission>;
   /** At the processor: confirm the buy's hold (its message is here, so it was enqueued), or take the units again if Redis lost it. */
   reserve(order: Order.Request): Promise<Admission>;
-  /** The admission's message is on the queue: it no longer belongs to its buy attempt. */
+  /** The admission's message may be on the queue (its request is registered): it no longer belongs to its buy attempt. */
   markQueued(itemId: string, requestId: string): Promise<void>;
   /** The buy attempt that owns the admission could not enqueue it: give the units back. */
   withdraw(order: OrderKey, owner: string): Promise<Withdrawal>;
@@ -91,8 +98,8 @@ export interface Inventory {
   overdue(itemId: string, options: { ttlMs: number; staleMs: number; retentionMs: number; limit: number }): Promise<OverdueHold[]>;
   /** Release a hold its buy call left unqueued for longer than `staleMs`; false if it moved on meanwhile. */
   abandon(itemId: string, requestId: string, staleMs: number): Promise<boolean>;
-  /** The hold of a request and whether its message is on the queue; undefined once settled or never admitted. */
-  hold(itemId: string, requestId: string): Promise<(Hold & { queued: boolean }) | undefined>;
+  /** The hold of a request; undefined once settled, withdrawn or never admitted. */
+  hold(itemId: string, requestId: string): Promise<Hold | undefined>;
 }
 
 /** One item's counters and bookkeeping as one consistent read, for reconcile. Maps: keys are buyers' strings. */
@@ -125,26 +132,24 @@ export interface InventoryAudit {
 
 /** Refused buys per item and reason, for the sale report where there is no CloudWatch. */
 export interface SaleStats {
-  /** Count one refusal of a buy for an item on sale (an adapter may have counted some reasons already, at admission). */
+  /** Count one refusal of a buy for an item on sale that the door did not count itself (Buy.Outcome `counted`). */
   rejected(itemId: string, reason: Order.RejectionReason): Promise<void>;
   rejections(itemId: string): Promise<Record<string, number>>;
 }
 
-/** Every request_id with the item, user and amount it was first accepted for, so a reuse for another item is refused. */
+/**
+ * "registered": first time; "already_registered": the same request again (a retry, a takeover), so an earlier
+ * attempt may have sent its message; "reused": the request_id names another item, user or amount.
+ */
+export type Registration = "registered" | "already_registered" | "reused";
+
+/**
+ * Every request_id with the item, user and amount it was first accepted for, so a reuse for another item is refused.
+ * A buy registers after its admission and before its message is sent: a registered request may be on the queue.
+ */
 export interface RequestRegistry {
-  register(order: Order.Request): Promise<"registered" | "reused">;
+  register(order: Order.Request): Promise<Registration>;
   find(requestId: string): Promise<Order.Request | undefined>;
-}
-
-export type RateDecision =
-  | { allowed: true; remaining: number }
-  | { allowed: false; retryAfterMs: number }
-  /** This user already had the request_id accepted for another item or amount. */
-  | { allowed: false; reused: true };
-
-/** The buyer's side of the door: the per-user sliding-window rate limit, and the user's own request_ids. */
-export interface RateLimiter {
-  hit(order: Pick<Order.Request, "user_id" | "request_id" | "item_id" | "amount">): Promise<RateDecision>;
 }
 
 export interface OrderQueue {
@@ -155,6 +160,8 @@ export interface OrderQueue {
 
 export interface OrderStore {
   get(requestId: string): Promise<Order.Record | undefined>;
+  /** The records of many requests in one read (a processor batch); absent ones are missing from the map. */
+  getMany(requestIds: string[]): Promise<Map<string, Order.Record>>;
   /** Record a final status, unless the order already has one: status never goes backwards. */
   finalize(message: Order.Message, status: Order.FinalStatus, correlationId: string): Promise<"written" | "already_final">;
 }

@@ -4,7 +4,6 @@ import { RedisProbe, type RedisClient } from "../adapters/redis/scripts";
 import { RedisInventory } from "../adapters/redis/inventory";
 import { RedisInventoryAudit } from "../adapters/redis/audit";
 import { RedisRequestRegistry } from "../adapters/redis/requests";
-import { RedisRateLimiter } from "../adapters/redis/rate-limiter";
 import { RedisSaleStats } from "../adapters/redis/stats";
 import { sqsClient, SqsOrderQueue } from "../adapters/sqs/queue";
 import { dynamoClient, DynamoOrderStore } from "../adapters/dynamodb/orders";
@@ -15,6 +14,7 @@ import type { Fulfilment } from "../domain/fulfilment";
 import type { Sweeper } from "../domain/sweeper";
 import type { InventoryAudit, OrderHistory, Probe, SaleStats } from "../domain/ports";
 import { CircuitBreaker, type BreakerState } from "../domain/breaker";
+import { SoldOutCache } from "../domain/sold-out";
 import { Metric } from "../contract/metrics";
 import { count, useStage } from "./telemetry";
 
@@ -54,9 +54,12 @@ export function wire(config: Config, options: WireOptions = {}): Runtime {
   return {
     config,
     redis,
-    inventory: new RedisInventory(redis, config.ADMISSION_TAKEOVER_MS),
+    inventory: new RedisInventory(redis, {
+      takeoverMs: config.ADMISSION_TAKEOVER_MS,
+      rateLimit: { maxRequests: config.RATE_LIMIT_MAX_REQUESTS, windowSeconds: config.RATE_LIMIT_WINDOW_SECONDS },
+    }),
     requests: new RedisRequestRegistry(redis, config.IDEMPOTENCY_TTL_SECONDS),
-    rateLimiter: new RedisRateLimiter(redis, config.RATE_LIMIT_MAX_REQUESTS, config.RATE_LIMIT_WINDOW_SECONDS),
+    soldOut: new SoldOutCache(config.SOLD_OUT_CACHE_MS),
     queue,
     orders,
     audit: new RedisInventoryAudit(redis),

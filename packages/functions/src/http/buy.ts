@@ -19,11 +19,12 @@ export async function buy(event: Http.Event): Promise<Http.Result> {
   const started = performance.now();
   count(Metric.OrdersReceived);
   let itemId: string | undefined; // known once the body parses: rejections are also counted per item for the sale report
-  const rejected = async (reason: Order.RejectionReason, result: Http.Result) => {
+  /** countPerItem: the door counts its own refusals per item in the call that decides them; the others are counted here. */
+  const rejected = async (reason: Order.RejectionReason, result: Http.Result, countPerItem = false) => {
     count(Metric.OrdersRejected);
     count(rejectedMetric(reason));
     log.debug("order rejected", { reason });
-    if (itemId) await runtime().stats.rejected(itemId, reason).catch(() => undefined); // never fails a reply
+    if (itemId && countPerItem) await runtime().stats.rejected(itemId, reason).catch(() => undefined); // never fails a reply
     return result;
   };
   try {
@@ -34,7 +35,6 @@ export async function buy(event: Http.Event): Promise<Http.Result> {
     switch (outcome.kind) {
       case "accepted": {
         count(Metric.OrdersAccepted);
-        if (!outcome.markedQueued) log.warn("order accepted, but its admission could not be marked queued", { request_id: order.request_id });
         log.info("order accepted", { request_id: order.request_id, item_id: order.item_id, user_id: order.user_id });
         const url = statusUrl(outcome.requestId);
         return Http.reply(202, { request_id: outcome.requestId, status: "PENDING", ...base, status_url: url }, { location: url });
@@ -49,7 +49,7 @@ export async function buy(event: Http.Event): Promise<Http.Result> {
       case "idempotency_key_reused":
         return await rejected(outcome.kind, Http.reply(422, {
           error: outcome.kind, message: "request_id was already used with a different user_id, item_id or amount", ...base,
-        }));
+        }), outcome.by === "registry");
       case "unknown_item":
         itemId = undefined; // not on sale: nothing to count it against
         return await rejected(outcome.kind, Http.reply(404, { error: outcome.kind, item_id: order.item_id, ...base }));
@@ -62,8 +62,8 @@ export async function buy(event: Http.Event): Promise<Http.Result> {
           { "retry-after": String(outcome.retryAfterSeconds) }));
     }
   } catch (err) {
-    if (err instanceof ValidationError) return await rejected("validation_failed", Http.validationFailed(err, correlation));
-    if (err instanceof Http.BodyTooLargeError) return await rejected("validation_failed", Http.tooLarge(correlation));
+    if (err instanceof ValidationError) return await rejected("validation_failed", Http.validationFailed(err, correlation), true);
+    if (err instanceof Http.BodyTooLargeError) return await rejected("validation_failed", Http.tooLarge(correlation), true);
     if (err instanceof DependencyUnavailableError) {
       if (err.dependency === "queue" && !(err instanceof CircuitOpenError)) count(Metric.EnqueueFailed);
       log.warn("dependency unavailable", { dependency: err.dependency, error: err.message });

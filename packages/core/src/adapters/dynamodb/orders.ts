@@ -1,5 +1,6 @@
 import {
   DynamoDBClient,
+  BatchGetItemCommand,
   GetItemCommand,
   QueryCommand,
   UpdateItemCommand,
@@ -45,6 +46,23 @@ export class DynamoOrderStore implements OrderStore, OrderHistory, Probe {
       this.db.send(new GetItemCommand({ TableName: this.table, Key: { request_id: { S: requestId } }, ConsistentRead: true }), { abortSignal }),
     );
     return out.Item ? toRecord(out.Item) : undefined;
+  }
+
+  /** Strongly consistent, like get(): BatchGetItem, 100 keys a call, unprocessed keys asked again. */
+  async getMany(requestIds: string[]): Promise<Map<string, Order.Record>> {
+    const found = new Map<string, Order.Record>();
+    for (let i = 0; i < requestIds.length; i += 100) {
+      let keys: Record<string, AttributeValue>[] | undefined = requestIds.slice(i, i + 100).map((id) => ({ request_id: { S: id } }));
+      for (let round = 0; keys?.length; round++) {
+        if (round > 0) await new Promise((r) => setTimeout(r, Math.min(50 * 2 ** round, 500))); // throttled: back off
+        const out = await this.call((abortSignal) =>
+          this.db.send(new BatchGetItemCommand({ RequestItems: { [this.table]: { Keys: keys!, ConsistentRead: true } } }), { abortSignal }),
+        );
+        for (const item of out.Responses?.[this.table] ?? []) found.set(item.request_id!.S!, toRecord(item));
+        keys = out.UnprocessedKeys?.[this.table]?.Keys;
+      }
+    }
+    return found;
   }
 
   /** Eventually consistent (a GSI): reconcile relies on the Redis ledger for orders settled moments ago. */

@@ -2,27 +2,38 @@ import type { Order } from "../../domain/order";
 import type { Admission, Authority, Hold, Inventory, ItemLevels, OrderKey, OverdueHold, Settlement, Withdrawal } from "../../domain/ports";
 import { ScriptError } from "../../domain/errors";
 import { call, run, type RedisClient } from "./scripts";
-import { ITEMS_KEY, itemKeys, keyList, parseHold } from "./keys";
+import { ITEMS_KEY, itemKeys, keyList, parseHold, rateKey } from "./keys";
 
 const iso = (ms: string) => new Date(Number(ms)).toISOString();
 
-export class RedisInventory implements Inventory {
-  /**
-   * @param takeoverMs how long an admission may stay unqueued with the buy call that made it before a retry of
-   * the same request may take it over (that call has died: it cannot outlive the function timeout).
-   */
-  constructor(private readonly redis: RedisClient, private readonly takeoverMs = 15_000) {}
+export interface DoorSettings {
+  /** How long an admission may stay unqueued with the buy call that made it before a retry of the same request may
+   * take it over (that call has died: it cannot outlive the function timeout). */
+  takeoverMs: number;
+  /** The sliding window: at most maxRequests per windowSeconds per buyer and item. */
+  rateLimit: { maxRequests: number; windowSeconds: number };
+}
 
-  admit(order: Order.Request, owner: string): Promise<Admission> {
-    return this.take("buy", order, owner);
+const DEFAULT_DOOR: DoorSettings = { takeoverMs: 15_000, rateLimit: { maxRequests: 60, windowSeconds: 60 } };
+
+export class RedisInventory implements Inventory {
+  constructor(private readonly redis: RedisClient, private readonly door: DoorSettings = DEFAULT_DOOR) {}
+
+  admit(order: Order.Request, owner: string, earlierSoldOut = 0): Promise<Admission> {
+    return this.take("buy", order, owner, earlierSoldOut);
   }
 
   reserve(order: Order.Request): Promise<Admission> {
-    return this.take("reserve", order, "");
+    return this.take("reserve", order, "", 0);
   }
 
-  private async take(mode: "buy" | "reserve", order: Order.Request, owner: string): Promise<Admission> {
-    const [code, a, b] = await run(this.redis, "admit", keyList(order.item_id), [mode, order.request_id, order.user_id, order.amount, owner, this.takeoverMs]);
+  private async take(mode: "buy" | "reserve", order: Order.Request, owner: string, earlierSoldOut: number): Promise<Admission> {
+    const { takeoverMs, rateLimit } = this.door;
+    const keys = [...keyList(order.item_id), rateKey(order.item_id, order.user_id)];
+    const [code, a, b] = await run(this.redis, "admit", keys, [
+      mode, order.request_id, order.user_id, order.amount, owner, takeoverMs, rateLimit.windowSeconds * 1000, rateLimit.maxRequests,
+      earlierSoldOut,
+    ]);
     switch (code) {
       case "ADMITTED":
         return { kind: "admitted", stockLeft: Number(a), admittedAt: iso(b!) };
@@ -42,6 +53,8 @@ export class RedisInventory implements Inventory {
         return { kind: "sold_out", stockLeft: Number(a) };
       case "PURCHASE_LIMIT_EXCEEDED":
         return { kind: "purchase_limit_exceeded", held: Number(a), limit: Number(b) };
+      case "RATE_LIMITED":
+        return { kind: "rate_limited", retryAfterMs: Number(a) };
     }
     throw new ScriptError(`admit.lua returned ${code}`);
   }
@@ -57,8 +70,9 @@ export class RedisInventory implements Inventory {
   }
 
   async settle(order: OrderKey, outcome: Order.FinalStatus, authority: Authority): Promise<Settlement> {
-    const [code, settled] = await run(this.redis, "settle", keyList(order.item_id), [order.request_id, outcome, order.user_id, order.amount, authority]);
-    return code === "SETTLED" ? { kind: "settled", outcome: settled as Order.FinalStatus } : { kind: "no_hold" };
+    const [code, settled, stock] = await run(this.redis, "settle", keyList(order.item_id), [order.request_id, outcome, order.user_id, order.amount, authority]);
+    if (code !== "SETTLED") return { kind: "no_hold" };
+    return { kind: "settled", outcome: settled as Order.FinalStatus, ...(stock ? { stockLeft: Number(stock) } : {}) };
   }
 
   async setStock(itemId: string, stock: number, perUserLimit: number): Promise<ItemLevels> {
@@ -93,9 +107,8 @@ export class RedisInventory implements Inventory {
     return code === "WITHDRAWN";
   }
 
-  async hold(itemId: string, requestId: string): Promise<(Hold & { queued: boolean }) | undefined> {
-    const keys = itemKeys(itemId);
-    const [value, admitting] = await call(() => Promise.all([this.redis.hget(keys.holds, requestId), this.redis.zscore(keys.admitting, requestId)]));
-    return value ? { ...parseHold(requestId, value), queued: admitting === null } : undefined;
+  async hold(itemId: string, requestId: string): Promise<Hold | undefined> {
+    const value = await call(() => this.redis.hget(itemKeys(itemId).holds, requestId));
+    return value ? parseHold(requestId, value) : undefined;
   }
 }

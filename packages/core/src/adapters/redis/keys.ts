@@ -22,10 +22,10 @@ export const keyList = (itemId: string) => {
   return keys;
 };
 
+/** A buyer's sliding-window log for one item: under the item's tag, so the door is one script in one slot. */
+export const rateKey = (itemId: string, userId: string) => `${itemKeys(itemId).item}:rate:${userId}`;
+/** The item, user and amount a request_id was accepted for, across items: its own slot. */
 export const requestKey = (requestId: string) => `req:{${requestId}}`;
-export const rateKey = (userId: string) => `user:{${userId}}:rate`;
-/** The user's own record of an accepted request, read by rate_limit.lua at the door. */
-export const userRequestKey = (userId: string, requestId: string) => `user:{${userId}}:req:${requestId}`;
 /** The registry of items on sale: its own slot, so it is written beside set_stock.lua, not inside it. */
 export const ITEMS_KEY = "items";
 

@@ -1,25 +1,21 @@
 import type { Order } from "../../domain/order";
-import type { RequestRegistry } from "../../domain/ports";
+import type { Registration, RequestRegistry } from "../../domain/ports";
 import { call, type RedisClient } from "./scripts";
-import { requestKey, userRequestKey } from "./keys";
+import { requestKey } from "./keys";
 
 /**
- * req:{request_id} -> "item|user|amount", written once (SET NX) and kept for the idempotency TTL: one request_id,
- * one order. A copy under the user's slot lets the door (rate_limit.lua) refuse the same buyer's reuse for another
- * item in the call it makes anyway, even when that item is sold out.
+ * req:{request_id} -> "item|user|amount", written once (SET NX GET) and kept for the idempotency TTL: one
+ * request_id, one order, across items. The door's script sees one item only; this record is what refuses the
+ * same request_id for another item.
  */
 export class RedisRequestRegistry implements RequestRegistry {
   constructor(private readonly redis: RedisClient, private readonly ttlSeconds: number) {}
 
-  async register(order: Order.Request): Promise<"registered" | "reused"> {
+  async register(order: Order.Request): Promise<Registration> {
     const value = `${order.item_id}|${order.user_id}|${order.amount}`;
-    const [previous] = await call(() =>
-      Promise.all([
-        this.redis.set(requestKey(order.request_id), value, "EX", this.ttlSeconds, "NX", "GET"),
-        this.redis.set(userRequestKey(order.user_id, order.request_id), `${order.item_id}|${order.amount}`, "EX", this.ttlSeconds, "NX"),
-      ]),
-    );
-    return previous === null || previous === value ? "registered" : "reused";
+    const previous = await call(() => this.redis.set(requestKey(order.request_id), value, "EX", this.ttlSeconds, "NX", "GET"));
+    if (previous === null) return "registered";
+    return previous === value ? "already_registered" : "reused";
   }
 
   async find(requestId: string): Promise<Order.Request | undefined> {

@@ -9,12 +9,13 @@ export type RedisClient = Redis | Cluster;
 
 /**
  * The Lua scripts in lua/, each loaded once and then run by SHA (ioredis defineCommand: EVALSHA, EVAL on NOSCRIPT).
- * Item scripts get all of one item's keys (itemKeys, in the order lua/lib.lua names them) with lib.lua in front;
- * rate_limit works in the user's slot.
+ * They all work in one item's slot: they get its keys (itemKeys, in the order lua/lib.lua names them) with lib.lua
+ * in front; admit also gets the buyer's rate-limit key for the item.
  */
 export const ITEM_SCRIPTS = ["admit", "settle", "withdraw", "dead_letter", "overdue", "set_stock", "reconcile", "count_rejection"] as const;
-export type ScriptName = "rate_limit" | (typeof ITEM_SCRIPTS)[number];
+export type ScriptName = (typeof ITEM_SCRIPTS)[number];
 export const ITEM_KEY_COUNT = 8;
+const EXTRA_KEYS: Partial<Record<ScriptName, number>> = { admit: 1 };
 
 /** lua/ ships beside the bundle on Lambda (copyFiles) and sits at the repo root in development. */
 export function luaDir(settings: { LUA_DIR?: string; LAMBDA_TASK_ROOT?: string } = {}): string {
@@ -27,9 +28,8 @@ export function luaDir(settings: { LUA_DIR?: string; LAMBDA_TASK_ROOT?: string }
 
 export function defineScripts(client: RedisClient, dir: string): void {
   const lib = readFileSync(join(dir, "lib.lua"), "utf8");
-  client.defineCommand("rate_limit", { numberOfKeys: 2, lua: readFileSync(join(dir, "rate_limit.lua"), "utf8") });
   for (const name of ITEM_SCRIPTS) {
-    client.defineCommand(name, { numberOfKeys: ITEM_KEY_COUNT, lua: lib + readFileSync(join(dir, `${name}.lua`), "utf8") });
+    client.defineCommand(name, { numberOfKeys: ITEM_KEY_COUNT + (EXTRA_KEYS[name] ?? 0), lua: lib + readFileSync(join(dir, `${name}.lua`), "utf8") });
   }
 }
 

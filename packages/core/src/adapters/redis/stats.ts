@@ -3,14 +3,10 @@ import type { SaleStats } from "../../domain/ports";
 import { call, run, type RedisClient } from "./scripts";
 import { itemKeys, keyList } from "./keys";
 
-/** Refusals admit.lua counts in the same call that decides them. */
-const COUNTED_BY_ADMIT: ReadonlySet<Order.RejectionReason> = new Set(["sold_out", "purchase_limit_exceeded"]);
-
 export class RedisSaleStats implements SaleStats {
   constructor(private readonly redis: RedisClient) {}
 
   async rejected(itemId: string, reason: Order.RejectionReason): Promise<void> {
-    if (COUNTED_BY_ADMIT.has(reason)) return; // the hot refusals cost nothing extra
     await run(this.redis, "count_rejection", keyList(itemId), [reason]);
   }
 
