@@ -67,9 +67,11 @@ export interface StageConfig {
   logRetention: LogRetention;
 
   app: {
-    /** Sliding-window rate limit per user on POST /buy. */
+    /** Sliding-window rate limit per user and item on POST /buy. */
     rateLimitMaxRequests: number;
     rateLimitWindowSeconds: number;
+    /** How long a buy function answers 410 from memory after the door said sold out (0: off). */
+    soldOutCacheMs: number;
     /** How long a request_id is remembered for duplicate detection. */
     idempotencyTtlSeconds: number;
     /** Days an order record lives in DynamoDB (TTL attribute `expires_at`). */
@@ -181,6 +183,7 @@ export const defaultConfig: StageConfig = {
   app: {
     rateLimitMaxRequests: DEFAULTS.RATE_LIMIT_MAX_REQUESTS,
     rateLimitWindowSeconds: DEFAULTS.RATE_LIMIT_WINDOW_SECONDS,
+    soldOutCacheMs: DEFAULTS.SOLD_OUT_CACHE_MS,
     idempotencyTtlSeconds: DEFAULTS.IDEMPOTENCY_TTL_SECONDS,
     orderRetentionDays: 7, // dev and preview stages keep their records a week, not DEFAULTS' 90 days
     paymentFailureRate: 0.05, // and decline some payments, so the failure paths are exercised

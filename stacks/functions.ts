@@ -62,6 +62,7 @@ export function appEnvironment(app: App): Record<string, string> {
       ORDERS_TABLE: table.tableName,
       RATE_LIMIT_MAX_REQUESTS: config.app.rateLimitMaxRequests,
       RATE_LIMIT_WINDOW_SECONDS: config.app.rateLimitWindowSeconds,
+      SOLD_OUT_CACHE_MS: config.app.soldOutCacheMs,
       IDEMPOTENCY_TTL_SECONDS: config.app.idempotencyTtlSeconds,
       ORDER_RETENTION_DAYS: config.app.orderRetentionDays,
       PAYMENT_FAILURE_RATE: config.app.paymentFailureRate,

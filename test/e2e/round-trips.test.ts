@@ -131,9 +131,9 @@ async function settle(item: string, sold: number): Promise<number> {
   try {
     poller.start();
     await waitFor(async () => ((await api.levels(item)).body.sold === sold ? true : undefined), 20_000);
-    return poller.batches;
   } finally {
-    await poller.stop();
+    await poller.stop(); // the batch in hand finishes first
     sqs.destroy();
   }
+  return poller.batches;
 }
