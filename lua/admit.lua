@@ -8,7 +8,7 @@
 -- since it last asked, counted here so that they cost no call of their own (door only)
 -- Returns ADMITTED stock_left admitted_ms | TAKEN_OVER admitted_ms | HELD admitted_ms | SETTLED outcome |
 --         WITHDRAWN | REUSED | UNKNOWN_ITEM | SOLD_OUT stock_left | PURCHASE_LIMIT_EXCEEDED held per_user_limit |
---         RATE_LIMITED retry_after_ms
+--         RATE_LIMITED retry_after_ms | NOT_STARTED starts_at_ms now_ms | ENDED
 -- The whole door is this one call: every refusal is counted per item here (the sale report), in the same call.
 local mode, rid, user, amount, owner = ARGV[1], ARGV[2], ARGV[3], tonumber(ARGV[4]), ARGV[5]
 local door = mode == 'buy'
@@ -20,7 +20,7 @@ local function refuse(reason, ...)
   return {...}
 end
 
-local item = redis.call('HMGET', ITEM, 'stock', 'per_user_limit')
+local item = redis.call('HMGET', ITEM, 'stock', 'per_user_limit', 'starts_at_ms', 'ends_at_ms')
 if door and not item[1] then return {'UNKNOWN_ITEM'} end -- first, so that junk item ids create no keys
 if door and tonumber(ARGV[9]) > 0 then redis.call('HINCRBY', REJECTIONS, 'sold_out', ARGV[9]) end
 
@@ -61,6 +61,9 @@ if hold then
 end
 
 if not item[1] then return {'UNKNOWN_ITEM'} end
+-- The sale window, at the door only: an order admitted inside it settles whenever its message arrives.
+if door and item[3] and now < tonumber(item[3]) then return refuse('sale_not_started', 'NOT_STARTED', item[3], tostring(now)) end
+if door and item[4] and now >= tonumber(item[4]) then return refuse('sale_ended', 'ENDED') end
 local stock = tonumber(item[1])
 if stock < amount then return refuse('sold_out', 'SOLD_OUT', tostring(stock)) end
 local limit = tonumber(item[2] or '1')

@@ -1,7 +1,7 @@
 -- Prepended to every item script when the scripts are loaded: one item's key layout and its two record
 -- formats, written and parsed in this one place.
 -- KEYS, in this order, all under the item's hash tag {item} (one cluster slot):
---   1 item:{i}            hash: stock, in_flight, sold, per_user_limit, total
+--   1 item:{i}            hash: stock, in_flight, sold, per_user_limit, total, starts_at_ms, ends_at_ms (window)
 --   2 item:{i}:users      hash: user_id -> units held or sold to that user
 --   3 item:{i}:holds      hash: request_id -> hold (see hold_value)
 --   4 item:{i}:held_at    sorted set: request_id by admission time (reservation expiry)

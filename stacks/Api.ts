@@ -76,6 +76,14 @@ export function Api({ stack, app }: StackContext): ApiOutputs {
     permissions: [new iam.PolicyStatement({ actions: ["dynamodb:GetItem"], resources: [table.tableArn] })],
   });
 
+  // The storefront's public read of an item: Valkey only, one script call.
+  const item = createFunction(stack, "Item", {
+    handler: handlerPath("http/item"),
+    description: "GET /items/{item_id}: stock left and sale window, public, cacheable for 1 s",
+    timeoutSeconds: fn.timeoutSeconds,
+    memoryMb: 256,
+  });
+
   const health = createFunction(stack, "Health", {
     handler: handlerPath("http/health"),
     description: "GET /health: Valkey ping, queue and table reachability",
@@ -96,8 +104,8 @@ export function Api({ stack, app }: StackContext): ApiOutputs {
     memoryMb: 256,
     permissions: [new iam.PolicyStatement({ actions: ["dynamodb:Query"], resources: [`${table.tableArn}/index/${ORDERS_TABLE.byItem.name}`] })],
   });
-  NagSuppressions.addResourceSuppressions([buy, order, health, admin], [SYNCHRONOUS_NO_DLQ]);
-  const functions: Record<HandlerName, SstFunction> = { buy, order, health, admin };
+  NagSuppressions.addResourceSuppressions([buy, order, item, health, admin], [SYNCHRONOUS_NO_DLQ]);
+  const functions: Record<HandlerName, SstFunction> = { buy, order, item, health, admin };
 
   const api = new SstApi(stack, "Api", {
     cors: {
@@ -122,7 +130,7 @@ export function Api({ stack, app }: StackContext): ApiOutputs {
     NagSuppressions.addResourceSuppressions(route, [
       {
         id: "AwsSolutions-APIG4",
-        reason: "A public storefront route by design (anonymous shoppers buy and poll their order; health for uptime checks). Limited by the stage's API throttling, and POST /buy by a per-user rate limit and idempotency keys. The admin routes require IAM.",
+        reason: "A public storefront route by design (anonymous shoppers read items, buy and poll their order; health for uptime checks). Limited by the stage's API throttling, and POST /buy by a per-user rate limit and idempotency keys. The admin routes require IAM.",
       },
     ]);
   }

@@ -249,11 +249,11 @@ export function Monitoring({ stack, app }: StackContext) {
     }),
   );
   dashboard.addWidgets(
-    graph("Traffic: orders received / accepted / rejected", [
+    graph("Traffic: orders received / accepted / rejected; item views", [
       appMetric(Metric.OrdersReceived),
       appMetric(Metric.OrdersAccepted),
       appMetric(Metric.OrdersRejected),
-    ]),
+    ], [appMetric(Metric.ItemViewed)]),
     graph("Outcomes: orders completed / failed", [appMetric(Metric.OrdersCompleted), appMetric(Metric.OrdersFailed)], [failureRate]),
   );
   dashboard.addWidgets(

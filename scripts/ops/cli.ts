@@ -26,7 +26,8 @@ import { saleReportSvg } from "./chart";
 export const USAGE = `usage: npm run ops -- <command> [options]
 
 commands:
-  stock [<item>] [--set <units> [--limit <per-user>]]   list items, show one, or load its stock
+  stock [<item>] [--set <units> [--limit <per-user>] [--starts-at <iso>] [--ends-at <iso>]]
+                                                         list items, show one, or load its stock and sale window
   order <request_id>                                     look up an order
   dlq [--max <n>]                                        list dead-lettered messages (they stay in the DLQ)
   redrive [--max <n>]                                    move DLQ messages back to the orders queue
@@ -68,6 +69,8 @@ export async function runOps(argv: string[], io: Io): Promise<number> {
         json: { type: "boolean", default: false },
         set: { type: "string" },
         limit: { type: "string" },
+        "starts-at": { type: "string" },
+        "ends-at": { type: "string" },
         total: { type: "string" },
         repair: { type: "boolean", default: false },
         max: { type: "string" },
@@ -125,7 +128,8 @@ const int = (value: string | boolean | undefined, name: string, min = 0): number
 };
 
 const levelsLine = (l: Partial<ItemLevels> & { item_id: string }) =>
-  `${l.item_id.padEnd(20)} stock ${String(l.stock ?? "?").padStart(7)}  in flight ${String(l.in_flight ?? "?").padStart(6)}  sold ${String(l.sold ?? "?").padStart(7)}  per-user limit ${l.per_user_limit ?? "?"}`;
+  `${l.item_id.padEnd(20)} stock ${String(l.stock ?? "?").padStart(7)}  in flight ${String(l.in_flight ?? "?").padStart(6)}  sold ${String(l.sold ?? "?").padStart(7)}  per-user limit ${l.per_user_limit ?? "?"}` +
+  (l.starts_at || l.ends_at ? `  sale ${l.starts_at ?? "now"} .. ${l.ends_at ?? "open"}` : "");
 
 async function stock(target: Target, args: string[], flags: Flags, print: Print): Promise<number> {
   const [item] = args;
@@ -136,7 +140,12 @@ async function stock(target: Target, args: string[], flags: Flags, print: Print)
   }
   const path = pathOf("getItem", { item_id: item });
   if (flags.set !== undefined) {
-    const body = { stock: int(flags.set, "set")!, ...(flags.limit !== undefined ? { per_user_limit: int(flags.limit, "limit", 1) } : {}) };
+    const body = {
+      stock: int(flags.set, "set")!,
+      ...(flags.limit !== undefined ? { per_user_limit: int(flags.limit, "limit", 1) } : {}),
+      ...(typeof flags["starts-at"] === "string" ? { starts_at: flags["starts-at"] } : {}),
+      ...(typeof flags["ends-at"] === "string" ? { ends_at: flags["ends-at"] } : {}),
+    };
     const levels = await call<ItemLevels>(target, "PUT", path, body);
     print(`loaded: ${levelsLine(levels)}`, levels);
     return 0;

@@ -70,6 +70,7 @@ describe("Redis calls per request", () => {
     await api.buy(o);
     await api.buy(o);
     await api.buy(order(warm));
+    await api.call("GET", `/items/${warm}`);
     await settle(warm, 1);
     item = uid("calls");
     await api.setStock(item, N, 1);
@@ -86,6 +87,23 @@ describe("Redis calls per request", () => {
       for (const i of items) expect((await api.buy(order(i))).status).toBe(410);
     });
     expect(warm).toEqual([]);
+  });
+
+  it("sold out with a sale window set: still one call (the door checks the window in the same script)", async () => {
+    const items = Array.from({ length: N }, () => uid("gone-window"));
+    const admin = { authorization: `Bearer ${engine.adminToken}` };
+    for (const i of items) await api.call("PUT", `/admin/items/${i}`, { stock: 0, starts_at: "2020-01-01T00:00:00Z", ends_at: "2099-01-01T00:00:00Z" }, admin);
+    const seen = await commandsDuring(async () => {
+      for (const i of items) expect((await api.buy(order(i))).status).toBe(410);
+    });
+    expect(seen).toEqual(Array(N).fill("evalsha"));
+  });
+
+  it("the public item view: one call", async () => {
+    const seen = await commandsDuring(async () => {
+      for (let i = 0; i < N; i++) expect((await api.call("GET", `/items/${item}`)).status).toBe(200);
+    });
+    expect(seen).toEqual(Array(N).fill("evalsha"));
   });
 
   it("accepted: two calls (the door's script, the request_id registry)", async () => {

@@ -264,6 +264,22 @@ describe.each(["standalone", "cluster"] as const)("Lua scripts on %s Redis", (ki
     expect(repaired).toMatchObject({ kind: "repaired", levels: { stock: 4, in_flight: 0, sold: 1 } });
   });
 
+  it("checks the sale window at the door by the Redis clock, never at the processor; shelf reads it in the same slot", async () => {
+    const item = uid("sku");
+    const now = Date.now();
+    await inventory.setStock(item, 5, 5, { startsAt: new Date(now + 60_000).toISOString(), endsAt: new Date(now + 120_000).toISOString() });
+    const early = await inventory.admit(order(item, "u"), OWNER);
+    expect(early).toMatchObject({ kind: "not_started", startsAt: new Date(now + 60_000).toISOString() });
+    if (early.kind === "not_started") expect(early.retryAfterMs).toBeGreaterThan(55_000);
+    expect(await inventory.reserve(order(item, "u"))).toMatchObject({ kind: "admitted" }); // a message admitted inside its window
+    expect(await inventory.shelf(item)).toMatchObject({ stockLeft: 4, startsAtMs: now + 60_000, endsAtMs: now + 120_000 });
+
+    await inventory.setStock(item, 5, 5, { endsAt: new Date(now - 1).toISOString() });
+    expect(await inventory.admit(order(item, "v"), OWNER)).toEqual({ kind: "ended" });
+    expect(await inventory.levels(item)).not.toHaveProperty("starts_at");
+    expect(await inventory.shelf(uid("never"))).toBeUndefined();
+  });
+
   describe("the request_id registry", () => {
     it("registers a request_id once, with its payload, and recognises reuse for another item", async () => {
       const o = order(uid("sku"), "u", 1);

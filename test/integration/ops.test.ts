@@ -88,6 +88,9 @@ describe("ops stock", () => {
     expect(await opsJson(`stock`, item)).toEqual({ item_id: item, stock: 10, in_flight: 0, sold: 0, per_user_limit: 2 });
     const all = await opsJson<{ item_id: string }[]>("stock");
     expect(all.map((i) => i.item_id)).toContain(item);
+    const windowed = await ops("stock", item, "--set", "10", "--starts-at", "2030-01-01T10:00:00Z", "--ends-at", "2030-01-01T11:00:00Z");
+    expect(windowed.out).toContain("sale 2030-01-01T10:00:00.000Z .. 2030-01-01T11:00:00.000Z");
+    expect((await ops("stock", item, "--set", "10", "--starts-at", "soon")).code).toBe(1); // the API names the field
   });
 
   it("reports an unknown item, a bad token and a usage error with distinct exit codes", async () => {

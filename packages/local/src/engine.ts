@@ -6,6 +6,7 @@ import { useRuntime, wire } from "@flash/core/runtime/wire";
 import { handler as buy } from "@flash/functions/http/buy";
 import { handler as order } from "@flash/functions/http/order";
 import { handler as health } from "@flash/functions/http/health";
+import { handler as item } from "@flash/functions/http/item";
 import { handler as admin } from "@flash/functions/http/admin";
 import { handler as processor } from "@flash/functions/queue/processor";
 import { handler as sweeper } from "@flash/functions/schedule/sweeper";
@@ -16,7 +17,7 @@ import { startRedisServer, type RedisServer } from "./redis-server";
 import { createResources, LOCAL_CREDENTIALS, startStandIns, type AwsResources } from "./stand-ins";
 
 /** The handler module behind each name in contract/routes.ts. */
-const HTTP_HANDLERS: Record<HandlerName, Handler> = { buy, order, health, admin };
+const HTTP_HANDLERS: Record<HandlerName, Handler> = { buy, order, item, health, admin };
 
 export interface LocalEngineOptions {
   /** Default 3000; 0 picks a free port. */

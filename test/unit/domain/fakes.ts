@@ -54,6 +54,7 @@ export function fakes(overrides: {
     settle: async (_order, outcome, authority) => (overrides.settle ? overrides.settle(outcome, authority) : { kind: "settled", outcome }),
     setStock: fail("setStock"),
     levels: async () => undefined,
+    shelf: async () => undefined,
     items: async () => overrides.items ?? [],
     markDeadLettered: async () => undefined,
     overdue: overrides.overdue ?? (async () => []),

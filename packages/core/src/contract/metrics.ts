@@ -25,6 +25,8 @@ export const Metric = {
   QueueCircuitOpened: "QueueCircuitOpened",
   QueueCircuitHalfOpened: "QueueCircuitHalfOpened",
   QueueCircuitClosed: "QueueCircuitClosed",
+  /** GET /items/{item_id}: the storefront's public read. */
+  ItemViewed: "ItemViewed",
 } as const;
 
 /** The metric namespace and the `service` dimension Powertools adds. */

@@ -9,6 +9,7 @@
 export const ROUTES = [
   { name: "buy", method: "POST", path: "/buy", handler: "buy", auth: "public" },
   { name: "order", method: "GET", path: "/orders/{request_id}", handler: "order", auth: "public" },
+  { name: "item", method: "GET", path: "/items/{item_id}", handler: "item", auth: "public" },
   { name: "health", method: "GET", path: "/health", handler: "health", auth: "public" },
   { name: "listItems", method: "GET", path: "/admin/items", handler: "admin", auth: "admin" },
   { name: "setStock", method: "PUT", path: "/admin/items/{item_id}", handler: "admin", auth: "admin" },

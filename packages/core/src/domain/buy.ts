@@ -27,7 +27,9 @@ export namespace Buy {
     | { kind: "unknown_item" }
     | { kind: "sold_out"; by: "door" | "near_cache" }
     | { kind: "purchase_limit_exceeded" }
-    | { kind: "rate_limited"; retryAfterSeconds: number };
+    | { kind: "rate_limited"; retryAfterSeconds: number }
+    | { kind: "sale_not_started"; startsAt: string; retryAfterSeconds: number }
+    | { kind: "sale_ended" };
 
   export interface Deps {
     inventory: Inventory;
@@ -71,6 +73,10 @@ export namespace Buy {
       case "held":
       case "withdrawn":
         return duplicate(order.request_id, deps);
+      case "not_started":
+        return { kind: "sale_not_started", startsAt: admission.startsAt, retryAfterSeconds: Math.max(1, Math.ceil(admission.retryAfterMs / 1000)) };
+      case "ended":
+        return { kind: "sale_ended" };
     }
 
     // Ours: a fresh admission, or a retry that took over one whose first call died before it was on the queue.

@@ -74,6 +74,10 @@ export namespace Fulfilment {
         case "purchase_limit_exceeded":
           outcome = "FAILED_LIMIT";
           break;
+        case "rate_limited":
+        case "not_started":
+        case "ended":
+          throw new EngineError(`the door's answer ${reservation.kind} at the processor`); // the door alone rate-limits and checks windows
         default:
           charged ||= (await deps.payments.charge(message)) === "approved";
           outcome = charged ? "COMPLETED" : "FAILED_PAYMENT";

@@ -9,7 +9,7 @@ export namespace Order {
 
   /**
    * Why a buy is refused at the door, one word each. The same word is the HTTP error code, the metric
-   * (`Rejected` + the word in PascalCase) and the sale report's counter key (counted in Lua for the last two).
+   * (`Rejected` + the word in PascalCase) and the sale report's counter key (counted per item by the door, lua/admit.lua).
    */
   export const REJECTION_REASONS = [
     "validation_failed",
@@ -19,6 +19,8 @@ export namespace Order {
     "sold_out",
     "purchase_limit_exceeded",
     "rate_limited",
+    "sale_not_started",
+    "sale_ended",
   ] as const;
   export type RejectionReason = (typeof REJECTION_REASONS)[number];
 

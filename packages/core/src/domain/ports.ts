@@ -1,4 +1,5 @@
 import type { Order } from "./order";
+import type { Item } from "./item";
 
 /**
  * The narrow interfaces the domain needs. Adapters in ./adapters implement them on Redis, SQS,
@@ -21,7 +22,11 @@ export type Admission =
   | { kind: "sold_out"; stockLeft: number }
   | { kind: "purchase_limit_exceeded"; held: number; limit: number }
   /** At the door: over the buyer's sliding-window limit for this item. */
-  | { kind: "rate_limited"; retryAfterMs: number };
+  | { kind: "rate_limited"; retryAfterMs: number }
+  /** At the door: the item's sale window opens at startsAt, retryAfterMs from now by the inventory's clock. */
+  | { kind: "not_started"; startsAt: string; retryAfterMs: number }
+  /** At the door: the item's sale window has closed. */
+  | { kind: "ended" };
 
 /** stockLeft: the item's stock after the settlement, when the inventory knows it (the InventoryRemaining metric). */
 export type Settlement = { kind: "settled"; outcome: Order.FinalStatus; stockLeft?: number } | { kind: "no_hold" };
@@ -45,6 +50,15 @@ export interface ItemLevels {
   in_flight: number;
   sold: number;
   per_user_limit: number;
+  /** The sale window, ISO 8601, when one is set. */
+  starts_at?: string;
+  ends_at?: string;
+}
+
+/** An item's sale window; either end may be open. */
+export interface SaleWindow {
+  startsAt?: string;
+  endsAt?: string;
 }
 
 /** Units taken from stock and held for one request until it settles. */
@@ -88,8 +102,11 @@ export interface Inventory {
   withdraw(order: OrderKey, owner: string): Promise<Withdrawal>;
   /** End a request: completed units become sold, failed ones go back on sale. */
   settle(order: OrderKey, outcome: Order.FinalStatus, authority: Authority): Promise<Settlement>;
-  setStock(itemId: string, stock: number, perUserLimit: number): Promise<ItemLevels>;
+  /** Load an item: its stock, per-user limit and sale window (no window: on sale at once, for as long as stock lasts). */
+  setStock(itemId: string, stock: number, perUserLimit: number, window?: SaleWindow): Promise<ItemLevels>;
   levels(itemId: string): Promise<ItemLevels | undefined>;
+  /** What a storefront may see of an item (stock left, window, the inventory's clock), in one call. */
+  shelf(itemId: string): Promise<Item.Shelf | undefined>;
   /** Every item ever loaded with setStock: what the sweeper, reconcile and the report walk. */
   items(): Promise<string[]>;
   /** The processor gave up on the request's message: the queue dead-letters it, and its hold may now expire. */

@@ -35,7 +35,7 @@ const operations: Record<AdminOperation, Operation> = {
   async setStock(event, correlation) {
     const item = itemOf(event);
     const update = Http.parseBody(event, Item.StockUpdate);
-    const levels = await runtime().inventory.setStock(item, update.stock, update.per_user_limit);
+    const levels = await runtime().inventory.setStock(item, update.stock, update.per_user_limit, { startsAt: update.starts_at, endsAt: update.ends_at });
     loggerFor(correlation).info("stock set", { ...levels });
     return Http.reply(200, levels);
   },

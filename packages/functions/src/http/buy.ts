@@ -60,6 +60,12 @@ export async function buy(event: Http.Event): Promise<Http.Result> {
       case "rate_limited":
         return await rejected(outcome.kind, Http.reply(429, { error: outcome.kind, retry_after_seconds: outcome.retryAfterSeconds, ...base },
           { "retry-after": String(outcome.retryAfterSeconds) }));
+      case "sale_not_started":
+        return await rejected(outcome.kind, Http.reply(409, {
+          error: outcome.kind, item_id: order.item_id, starts_at: outcome.startsAt, message: `the sale of ${order.item_id} starts at ${outcome.startsAt}`, ...base,
+        }, { "retry-after": String(outcome.retryAfterSeconds) }));
+      case "sale_ended":
+        return await rejected(outcome.kind, Http.reply(410, { error: outcome.kind, item_id: order.item_id, message: `the sale of ${order.item_id} has ended`, ...base }));
     }
   } catch (err) {
     if (err instanceof ValidationError) return await rejected("validation_failed", Http.validationFailed(err, correlation), true);

@@ -1,10 +1,25 @@
 import type { Order } from "../../domain/order";
-import type { Admission, Authority, Hold, Inventory, ItemLevels, OrderKey, OverdueHold, Settlement, Withdrawal } from "../../domain/ports";
+import type { Admission, Authority, Hold, Inventory, ItemLevels, OrderKey, OverdueHold, SaleWindow, Settlement, Withdrawal } from "../../domain/ports";
+import type { Item } from "../../domain/item";
 import { ScriptError } from "../../domain/errors";
 import { call, run, type RedisClient } from "./scripts";
 import { ITEMS_KEY, itemKeys, keyList, parseHold, rateKey } from "./keys";
 
 const iso = (ms: string) => new Date(Number(ms)).toISOString();
+const msOf = (at?: string) => (at ? Date.parse(at) : "");
+
+/** The item hash's fields, as set_stock.lua returns them: stock, in_flight, sold, per_user_limit, starts, ends. */
+function toLevels(itemId: string, [s, f, sold, limit, starts, ends]: (string | null)[]): ItemLevels {
+  return {
+    item_id: itemId,
+    stock: Number(s),
+    in_flight: Number(f ?? 0),
+    sold: Number(sold ?? 0),
+    per_user_limit: Number(limit ?? 1),
+    ...(starts ? { starts_at: iso(starts) } : {}),
+    ...(ends ? { ends_at: iso(ends) } : {}),
+  };
+}
 
 export interface DoorSettings {
   /** How long an admission may stay unqueued with the buy call that made it before a retry of the same request may
@@ -55,6 +70,10 @@ export class RedisInventory implements Inventory {
         return { kind: "purchase_limit_exceeded", held: Number(a), limit: Number(b) };
       case "RATE_LIMITED":
         return { kind: "rate_limited", retryAfterMs: Number(a) };
+      case "NOT_STARTED":
+        return { kind: "not_started", startsAt: iso(a!), retryAfterMs: Number(a) - Number(b) };
+      case "ENDED":
+        return { kind: "ended" };
     }
     throw new ScriptError(`admit.lua returned ${code}`);
   }
@@ -75,16 +94,23 @@ export class RedisInventory implements Inventory {
     return { kind: "settled", outcome: settled as Order.FinalStatus, ...(stock ? { stockLeft: Number(stock) } : {}) };
   }
 
-  async setStock(itemId: string, stock: number, perUserLimit: number): Promise<ItemLevels> {
-    const [s, f, sold, limit] = await run(this.redis, "set_stock", keyList(itemId), [stock, perUserLimit]);
+  async setStock(itemId: string, stock: number, perUserLimit: number, window: SaleWindow = {}): Promise<ItemLevels> {
+    const fields = await run(this.redis, "set_stock", keyList(itemId), [stock, perUserLimit, msOf(window.startsAt), msOf(window.endsAt)]);
     await call(() => this.redis.sadd(ITEMS_KEY, itemId));
-    return { item_id: itemId, stock: Number(s), in_flight: Number(f), sold: Number(sold), per_user_limit: Number(limit) };
+    return toLevels(itemId, fields);
   }
 
   async levels(itemId: string): Promise<ItemLevels | undefined> {
-    const [s, f, sold, limit] = await call(() => this.redis.hmget(itemKeys(itemId).item, "stock", "in_flight", "sold", "per_user_limit"));
-    if (s === null) return undefined;
-    return { item_id: itemId, stock: Number(s), in_flight: Number(f ?? 0), sold: Number(sold ?? 0), per_user_limit: Number(limit ?? 1) };
+    const fields = await call(() =>
+      this.redis.hmget(itemKeys(itemId).item, "stock", "in_flight", "sold", "per_user_limit", "starts_at_ms", "ends_at_ms"),
+    );
+    return fields[0] === null ? undefined : toLevels(itemId, fields);
+  }
+
+  async shelf(itemId: string): Promise<Item.Shelf | undefined> {
+    const [stock, starts, ends, now] = await run(this.redis, "shelf", keyList(itemId), []);
+    if (stock === undefined) return undefined;
+    return { stockLeft: Number(stock), nowMs: Number(now), ...(starts ? { startsAtMs: Number(starts) } : {}), ...(ends ? { endsAtMs: Number(ends) } : {}) };
   }
 
   async items(): Promise<string[]> {

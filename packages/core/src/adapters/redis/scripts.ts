@@ -12,7 +12,7 @@ export type RedisClient = Redis | Cluster;
  * They all work in one item's slot: they get its keys (itemKeys, in the order lua/lib.lua names them) with lib.lua
  * in front; admit also gets the buyer's rate-limit key for the item.
  */
-export const ITEM_SCRIPTS = ["admit", "settle", "withdraw", "dead_letter", "overdue", "set_stock", "reconcile", "count_rejection"] as const;
+export const ITEM_SCRIPTS = ["admit", "settle", "withdraw", "dead_letter", "overdue", "set_stock", "shelf", "reconcile", "count_rejection"] as const;
 export type ScriptName = (typeof ITEM_SCRIPTS)[number];
 export const ITEM_KEY_COUNT = 8;
 const EXTRA_KEYS: Partial<Record<ScriptName, number>> = { admit: 1 };
