@@ -31,8 +31,9 @@ export function Processor({ stack, app }: StackContext): ProcessorOutputs {
     memoryMb: config.processor.memoryMb,
     reservedConcurrency: config.processor.reservedConcurrency,
     permissions: [
+      // A batch's records are read in one BatchGetItem; GetItem where one must be read again.
       new iam.PolicyStatement({
-        actions: ["dynamodb:GetItem", "dynamodb:UpdateItem"],
+        actions: ["dynamodb:BatchGetItem", "dynamodb:GetItem", "dynamodb:UpdateItem"],
         resources: [table.tableArn],
       }),
       // Unparseable messages go straight to the DLQ.

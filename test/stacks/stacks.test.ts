@@ -24,6 +24,7 @@ const HANDLERS = {
   order: "packages/functions/src/http/order.handler",
   health: "packages/functions/src/http/health.handler",
   admin: "packages/functions/src/http/admin.handler",
+  item: "packages/functions/src/http/item.handler",
   processor: "packages/functions/src/queue/processor.handler",
   sweeper: "packages/functions/src/schedule/sweeper.handler",
 } as const;
@@ -170,7 +171,7 @@ describe("network (staging)", () => {
 
   it("puts every app Lambda in the isolated subnets with the Lambda SG", () => {
     const fns = staging.functions();
-    expect(fns).toHaveLength(6);
+    expect(fns).toHaveLength(7);
     for (const f of fns) {
       const vpc = f.resource.Properties.VpcConfig;
       expect(vpc, f.id).toBeDefined();
@@ -361,6 +362,7 @@ describe("HTTP API", () => {
         "GET /admin/items/{item_id}/report",
         "POST /admin/items/{item_id}/reconcile",
         "GET /health",
+        "GET /items/{item_id}",
         "GET /orders/{request_id}",
         "POST /buy",
         "PUT /admin/items/{item_id}",
@@ -370,6 +372,7 @@ describe("HTTP API", () => {
       "POST /buy": HANDLERS.buy,
       "GET /orders/{request_id}": HANDLERS.order,
       "GET /health": HANDLERS.health,
+      "GET /items/{item_id}": HANDLERS.item,
       "PUT /admin/items/{item_id}": HANDLERS.admin,
       "GET /admin/items/{item_id}": HANDLERS.admin,
       "GET /admin/items": HANDLERS.admin,
@@ -393,7 +396,7 @@ describe("HTTP API", () => {
     const admin = Object.keys(routes).filter((key) => key.includes(" /admin/"));
     expect(admin).toHaveLength(5);
     for (const key of admin) expect(routes[key].resource.Properties.AuthorizationType, key).toBe("AWS_IAM");
-    for (const key of ["POST /buy", "GET /orders/{request_id}", "GET /health"]) {
+    for (const key of ["POST /buy", "GET /orders/{request_id}", "GET /items/{item_id}", "GET /health"]) {
       expect(routes[key].resource.Properties.AuthorizationType, key).toBe("NONE");
     }
   });
@@ -548,7 +551,7 @@ describe("processor", () => {
       expect(processor.ReservedConcurrentExecutions, s.stage).toBeGreaterThanOrEqual(esm.ScalingConfig.MaximumConcurrency);
       expect(fnByHandler(s, HANDLERS.sweeper).resource.Properties.ReservedConcurrentExecutions, s.stage).toBe(1);
       // the API functions run on the unreserved pool
-      for (const handler of [HANDLERS.buy, HANDLERS.order, HANDLERS.health, HANDLERS.admin]) {
+      for (const handler of [HANDLERS.buy, HANDLERS.order, HANDLERS.item, HANDLERS.health, HANDLERS.admin]) {
         expect(fnByHandler(s, handler).resource.Properties.ReservedConcurrentExecutions, `${s.stage} ${handler}`).toBeUndefined();
       }
     }
@@ -923,7 +926,7 @@ describe("least-privilege IAM", () => {
     );
     for (const s of [staging, production, ephemeral]) {
       const fns = s.functions();
-      expect(fns).toHaveLength(6);
+      expect(fns).toHaveLength(7);
       for (const f of fns) {
         const denies = roleStatements(s, f).filter((st) => st.Effect === "Deny");
         expect(denies, `${s.stage} ${f.id}`).toEqual([
@@ -977,6 +980,9 @@ describe("least-privilege IAM", () => {
     expect(flat(attributes.Resource)).toContain("OrdersQueue");
     expect(flat(attributes.Resource)).not.toContain("OrdersDlq");
 
+    // The item view reads Valkey only: no AWS data grant at all.
+    expect(grants(HANDLERS.item)).toEqual([]);
+
     const admin = grants(HANDLERS.admin);
     expect(actionsOf(admin)).toEqual(["dynamodb:Query"]);
     expect(admin).toHaveLength(1);
@@ -992,6 +998,7 @@ describe("least-privilege IAM", () => {
     const processor = grants(HANDLERS.processor);
     expect(actionsOf(processor)).toEqual(
       [
+        "dynamodb:BatchGetItem",
         "dynamodb:GetItem",
         "dynamodb:UpdateItem",
         "sqs:ChangeMessageVisibility",
