@@ -1,12 +1,13 @@
 /**
  * Bundle bytes and cold import time of each Lambda handler, as SST bundles it for the staging stage, and which AWS
- * SDK clients importing it loads. Each sample is a fresh Node process importing the bundle as on Lambda (a function
- * name in the environment, so the runtime is wired at init): what a cold start pays before the handler runs, the
- * Lambda runtime's own init not included. Median of 5.
+ * SDK clients importing it loads. Each sample is a fresh Node process importing the bundle as Lambda's init does
+ * (lambda-import.ts): what a cold start pays before the handler runs, the Lambda runtime's own init not included.
+ * Median of 5.
  */
-import { execFileSync, spawnSync } from "node:child_process";
+import { execFileSync } from "node:child_process";
 import { readdirSync, readFileSync, statSync, writeFileSync, mkdirSync, existsSync } from "node:fs";
 import { join, resolve } from "node:path";
+import { importAsOnLambda } from "./lambda-import";
 
 execFileSync(process.execPath, ["--import", "tsx", "scripts/synth.ts", "--stage", "staging"], { stdio: "ignore" });
 
@@ -21,33 +22,8 @@ for (const asset of readdirSync(dist).filter((d) => d.startsWith("asset."))) {
   }
 }
 
-// After the import, the SDK clients among the CommonJS modules loaded (the SDK is CommonJS, external to the bundle):
-// what importing the bundle loaded, not what it mentions.
-const probe = (file: string) => `
-import Module from "node:module";
-const t = performance.now();
-await import(${JSON.stringify("./" + file)});
-const ms = performance.now() - t;
-const clients = new Set(Object.keys(Module._cache).map((f) => /node_modules\\/@aws-sdk\\/(client-[^/]+)\\//.exec(f)?.[1]).filter(Boolean));
-console.log(JSON.stringify({ ms, clients: [...clients].sort() }));
-process.exit(0);`;
-
-// As on Lambda: the task root is the bundle's folder (the Lua scripts beside it); Redis is a port nobody listens on,
-// which init does not wait for (the client connects in the background).
-const lambdaEnv = (name: string, root: string) => ({
-  ...process.env,
-  AWS_LAMBDA_FUNCTION_NAME: name.replace("/", "-"),
-  LAMBDA_TASK_ROOT: root,
-  REDIS_URL: "redis://127.0.0.1:1",
-  AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: "true",
-});
-
 const rows = bundles.sort((a, b) => a.name.localeCompare(b.name)).map(({ name, file, root }) => {
-  const samples = Array.from({ length: 5 }, () => {
-    const out = spawnSync(process.execPath, ["--input-type=module", "-e", probe(file)], { encoding: "utf8", env: lambdaEnv(name, root) });
-    if (out.status !== 0) throw new Error(out.stderr);
-    return JSON.parse(out.stdout.trim().split("\n").at(-1)!) as { ms: number; clients: string[] };
-  }).sort((a, b) => a.ms - b.ms);
+  const samples = Array.from({ length: 5 }, () => importAsOnLambda(file, root, name.replace("/", "-"))).sort((a, b) => a.ms - b.ms);
   const loaded = new Set(samples.map((s) => s.clients.join(" ")));
   if (loaded.size !== 1) throw new Error(`${name}: the samples loaded different SDK clients: ${[...loaded].join(" | ")}`);
   return {
