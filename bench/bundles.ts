@@ -33,6 +33,7 @@ const rows = bundles.sort((a, b) => a.name.localeCompare(b.name)).map(({ name, f
     aws_sdk_bundled: /AmazonSQS|DynamoDB_20120810/.test(readFileSync(file, "utf8")),
     aws_sdk_clients_loaded_at_import: samples[0]!.clients.join(", ") || "none",
     cold_import_ms_median: +samples[2]!.ms.toFixed(1),
+    cold_import_cpu_ms_median: +samples.map((s) => s.cpuMs).sort((a, b) => a - b)[2]!.toFixed(1),
   };
 });
 console.table(rows);
