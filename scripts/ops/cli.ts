@@ -246,7 +246,7 @@ function describe(m: Message): DeadLetter {
 
 async function dlq(target: Target, flags: Flags, print: Print): Promise<number> {
   const { dlqUrl } = needQueues(target);
-  const sqs = sqsFor(target);
+  const sqs = await sqsFor(target);
   try {
     const messages = await receiveAll(sqs, dlqUrl, int(flags.max, "max", 1) ?? 1000);
     // Visible again at once: listing must not hide them from a redrive or from the next look.
@@ -271,7 +271,7 @@ async function dlq(target: Target, flags: Flags, print: Print): Promise<number> 
 
 async function redrive(target: Target, flags: Flags, print: Print): Promise<number> {
   const { queueUrl, dlqUrl } = needQueues(target);
-  const sqs = sqsFor(target);
+  const sqs = await sqsFor(target);
   try {
     if (!target.sqsEndpoint) {
       // On AWS, SQS moves them itself (and keeps going while we are gone).

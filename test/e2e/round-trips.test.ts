@@ -144,7 +144,7 @@ describe("Redis calls per request", () => {
 
 /** Run the processor (batches of 10, one at a time) until `sold` units of the item are sold; the number of batches. */
 async function settle(item: string, sold: number): Promise<number> {
-  const sqs = sqsClient({ AWS_REGION: "us-east-1", AWS_ENDPOINT_URL_SQS: engine.resources.sqsEndpoint, credentials: LOCAL_CREDENTIALS });
+  const sqs = await sqsClient({ AWS_REGION: "us-east-1", AWS_ENDPOINT_URL_SQS: engine.resources.sqsEndpoint, credentials: LOCAL_CREDENTIALS });
   const poller = new QueuePoller({ sqs, queueUrl: engine.resources.queueUrl, handler: processor, concurrency: 1, batchSize: 10, waitTimeSeconds: 0 });
   try {
     poller.start();

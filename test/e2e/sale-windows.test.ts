@@ -25,7 +25,7 @@ const order = (item: string) => ({ user_id: uid("u"), item_id: item, amount: 1, 
 const view = (item: string) => api.call("GET", `/items/${item}`);
 
 async function settleAll(item: string, sold: number) {
-  const sqs = sqsClient({ AWS_REGION: "us-east-1", AWS_ENDPOINT_URL_SQS: engine.resources.sqsEndpoint, credentials: LOCAL_CREDENTIALS });
+  const sqs = await sqsClient({ AWS_REGION: "us-east-1", AWS_ENDPOINT_URL_SQS: engine.resources.sqsEndpoint, credentials: LOCAL_CREDENTIALS });
   const poller = new QueuePoller({ sqs, queueUrl: engine.resources.queueUrl, handler: processor, concurrency: 1, waitTimeSeconds: 0 }).start();
   try {
     await waitFor(async () => ((await api.levels(item)).body.sold === sold ? true : undefined), 15_000);

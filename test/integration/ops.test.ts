@@ -30,7 +30,7 @@ beforeAll(async () => {
     env: { PAYMENT_DECLINE_USERS: "decliner", RATE_LIMIT_MAX_REQUESTS: "4", RATE_LIMIT_WINDOW_SECONDS: "60" },
   });
   redis = connectRedis({ REDIS_URL: engine.redisUrl, REDIS_CLUSTER: "false", REDIS_CONNECT_TIMEOUT_MS: 1000, REDIS_COMMAND_TIMEOUT_MS: 1000 });
-  sqs = sqsClient({ AWS_REGION: "us-east-1", AWS_ENDPOINT_URL_SQS: engine.resources.sqsEndpoint });
+  sqs = await sqsClient({ AWS_REGION: "us-east-1", AWS_ENDPOINT_URL_SQS: engine.resources.sqsEndpoint });
   // Exactly what `npm start` prints for the CLI.
   env = {
     API_URL: engine.url,

@@ -19,7 +19,7 @@ let sqs: SQSClient;
 
 beforeAll(async () => {
   services = await useLocalServices({ maxReceiveCount: 2, visibilityTimeoutSeconds: 1, env: { PAYMENT_DECLINE_USERS: "decliner" } });
-  sqs = sqsClient({ AWS_REGION: "us-east-1", AWS_ENDPOINT_URL_SQS: services.resources.sqsEndpoint });
+  sqs = await sqsClient({ AWS_REGION: "us-east-1", AWS_ENDPOINT_URL_SQS: services.resources.sqsEndpoint });
 });
 afterAll(async () => {
   sqs.destroy();
@@ -134,7 +134,7 @@ describe("processor", () => {
   it("retries when DynamoDB cannot be reached (closed port), without settling twice", async () => {
     const item = await loadItem(2);
     const m = await admitted(item);
-    const db = dynamoClient({ AWS_REGION: "us-east-1", AWS_ENDPOINT_URL_DYNAMODB: `http://127.0.0.1:${await freePort()}` });
+    const db = await dynamoClient({ AWS_REGION: "us-east-1", AWS_ENDPOINT_URL_DYNAMODB: `http://127.0.0.1:${await freePort()}` });
     const closed = { ...services.runtime(), orders: new DynamoOrderStore(db, "orders", 90) };
     await expect(Fulfilment.process(m, closed, "c")).rejects.toMatchObject({ name: "DependencyUnavailableError", dependency: "orders_table" });
     db.destroy();
@@ -204,7 +204,7 @@ describe("buy path under a queue outage", () => {
   it("answers unavailable, keeps nothing, and accepts the retry once the queue is back", async () => {
     const item = await loadItem(1, 1);
     const order = { request_id: uid("r"), user_id: uid("u"), item_id: item, amount: 1 };
-    const closedPort = sqsClient({ AWS_REGION: "us-east-1", AWS_ENDPOINT_URL_SQS: `http://127.0.0.1:${await freePort()}` });
+    const closedPort = await sqsClient({ AWS_REGION: "us-east-1", AWS_ENDPOINT_URL_SQS: `http://127.0.0.1:${await freePort()}` });
     const { SqsOrderQueue } = await import("@flash/core/adapters/sqs/queue");
     const deps = services.runtime();
     const broken = { ...deps, queue: new SqsOrderQueue(closedPort, services.resources.queueUrl, services.resources.dlqUrl) };

@@ -96,7 +96,7 @@ describe("the reservation sweeper", () => {
       env: { RESERVATION_TTL_SECONDS: "1", QUEUE_RETENTION_SECONDS: "1", SWEEP_BATCH_SIZE: "2", ADMISSION_TAKEOVER_MS: "300" },
     });
     redis = connectRedis({ REDIS_URL: engine.redisUrl, REDIS_CLUSTER: "false", REDIS_CONNECT_TIMEOUT_MS: 1000, REDIS_COMMAND_TIMEOUT_MS: 1000 });
-    sqs = sqsClient({ AWS_REGION: "us-east-1", AWS_ENDPOINT_URL_SQS: engine.resources.sqsEndpoint });
+    sqs = await sqsClient({ AWS_REGION: "us-east-1", AWS_ENDPOINT_URL_SQS: engine.resources.sqsEndpoint });
   });
 
   afterAll(async () => {
@@ -184,7 +184,7 @@ describe("the reservation sweeper", () => {
     const rid = await buy(item, "crash");
     const accepted = await get(rid);
     // The DynamoDB half of a sweep only, as if the sweeper died before it reached Redis.
-    const db = dynamoClient({ AWS_REGION: "us-east-1", AWS_ENDPOINT_URL_DYNAMODB: engine.resources.dynamoEndpoint });
+    const db = await dynamoClient({ AWS_REGION: "us-east-1", AWS_ENDPOINT_URL_DYNAMODB: engine.resources.dynamoEndpoint });
     try {
       const orders = new DynamoOrderStore(db, engine.resources.table, 1);
       const message = { request_id: rid, item_id: item, user_id: "crash", amount: 1, accepted_at: accepted.created_at! };
@@ -217,7 +217,7 @@ describe("the sweeper and a backlog", () => {
       sweepIntervalMs: 200,
       env: { RESERVATION_TTL_SECONDS: "1" }, // the queue's retention stays the default 4 days
     });
-    sqs = sqsClient({ AWS_REGION: "us-east-1", AWS_ENDPOINT_URL_SQS: engine.resources.sqsEndpoint, credentials: LOCAL_CREDENTIALS });
+    sqs = await sqsClient({ AWS_REGION: "us-east-1", AWS_ENDPOINT_URL_SQS: engine.resources.sqsEndpoint, credentials: LOCAL_CREDENTIALS });
   });
   afterAll(async () => {
     sqs?.destroy();

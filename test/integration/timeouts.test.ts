@@ -35,7 +35,7 @@ async function elapsed(work: () => Promise<unknown>): Promise<{ ms: number; erro
 const message = { request_id: "r-1", user_id: "u", item_id: "i", amount: 1, accepted_at: new Date().toISOString() };
 
 it("gives up on an SQS send to a silent server within the call timeout, retries included", async () => {
-  const sqs = sqsClient({ AWS_REGION: "us-east-1", AWS_ENDPOINT_URL_SQS: endpoint, AWS_CALL_TIMEOUT_MS: 400 });
+  const sqs = await sqsClient({ AWS_REGION: "us-east-1", AWS_ENDPOINT_URL_SQS: endpoint, AWS_CALL_TIMEOUT_MS: 400 });
   try {
     const queue = new SqsOrderQueue(sqs, `${endpoint}/000000000000/orders`, `${endpoint}/000000000000/orders-dlq`, 400);
     const { ms, error } = await elapsed(() => queue.enqueue(message, "c"));
@@ -48,7 +48,7 @@ it("gives up on an SQS send to a silent server within the call timeout, retries 
 });
 
 it("gives up on a DynamoDB read and a conditional write to a silent server within the call timeout", async () => {
-  const db = dynamoClient({ AWS_REGION: "us-east-1", AWS_ENDPOINT_URL_DYNAMODB: endpoint, AWS_CALL_TIMEOUT_MS: 400 });
+  const db = await dynamoClient({ AWS_REGION: "us-east-1", AWS_ENDPOINT_URL_DYNAMODB: endpoint, AWS_CALL_TIMEOUT_MS: 400 });
   try {
     const orders = new DynamoOrderStore(db, "orders", 1, 400);
     for (const call of [() => orders.get("r-1"), () => orders.finalize(message, "COMPLETED", "c")]) {

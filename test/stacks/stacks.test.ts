@@ -18,6 +18,7 @@ import {
 import { ACCESS_LOG_FORMAT } from "../../stacks/Api.js";
 import { ENI_ACTIONS_DENIED_TO_CODE } from "../../stacks/functions.js";
 import { allStatements, asArray, flat, nagFindings, refersTo, ROOT, synth, type Synth, type Resource } from "./synth.js";
+import { importAsOnLambda } from "../../bench/lambda-import.js";
 
 const HANDLERS = {
   buy: "packages/functions/src/http/buy.handler",
@@ -855,6 +856,27 @@ describe("functions", () => {
       const imports = code.match(/(?:from\s*|import\s*\(\s*|import\s*)["']@aws-sdk\/[^"']+["']/g) ?? [];
       expect(imports.length, handler).toBe(mentions.length);
       expect(code).toMatch(/^import|\bexport\b/m);
+    }
+  });
+
+  it("load at init the AWS SDK clients their handler uses, and no other", () => {
+    // Each client adds to every cold start (docs/benchmarks.md, "Function bundles"); a handler names its own in initClients().
+    const uses: Record<keyof typeof HANDLERS, string[]> = {
+      buy: ["client-dynamodb", "client-sqs"],
+      order: ["client-dynamodb"],
+      health: ["client-dynamodb", "client-sqs"],
+      admin: ["client-dynamodb"],
+      item: [], // Valkey only
+      processor: ["client-dynamodb", "client-sqs"],
+      sweeper: ["client-dynamodb"],
+    };
+    // The synth writes outside the repo; the SDK, which Lambda's runtime provides, is found through this link.
+    const sdk = path.join(staging.outdir, "node_modules");
+    if (!fs.existsSync(sdk)) fs.symlinkSync(path.join(ROOT, "node_modules"), sdk, "dir");
+    for (const [name, handler] of Object.entries(HANDLERS) as [keyof typeof HANDLERS, string][]) {
+      const root = staging.assetDir(fnByHandler(staging, handler).resource);
+      const { clients } = importAsOnLambda(path.join(root, handler.replace(/\.[^.]+$/, ".mjs")), root, name);
+      expect(clients, name).toEqual(uses[name]);
     }
   });
 });

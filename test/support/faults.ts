@@ -368,7 +368,7 @@ export async function startRig(options: RigOptions = {}): Promise<Rig> {
     const sqsProxy = await FaultProxy.start(resources.sqsEndpoint!);
     const dynamoProxy = await FaultProxy.start(resources.dynamoEndpoint!);
     cleanups.push(() => sqsProxy.stop(), () => dynamoProxy.stop());
-    const sqs = sqsClient({ AWS_REGION: REGION, AWS_ENDPOINT_URL_SQS: resources.sqsEndpoint });
+    const sqs = await sqsClient({ AWS_REGION: REGION, AWS_ENDPOINT_URL_SQS: resources.sqsEndpoint });
     cleanups.push(async () => sqs.destroy());
     const engineEnv = {
       QUEUE_URL: resources.queueUrl,

@@ -101,7 +101,7 @@ export async function startLocalEngine(options: LocalEngineOptions = {}): Promis
     );
     const url = await gateway.listen(options.port ?? 3000);
     started.push({ stop: () => gateway.close() });
-    const sqs = sqsClient({ ...config, credentials });
+    const sqs = await sqsClient({ ...config, credentials });
     const poller = new QueuePoller({ sqs, queueUrl: resources.queueUrl, handler: processor, concurrency: options.processorConcurrency ?? 4, region: config.AWS_REGION }).start();
 
     // The sweeper's schedule: runs never overlap, as one scheduled Lambda invocation at a time would not either.

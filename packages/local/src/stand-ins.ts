@@ -49,8 +49,8 @@ export async function createResources(
   options: QueueSettings & { sqsEndpoint?: string; dynamoEndpoint?: string; credentials?: typeof LOCAL_CREDENTIALS },
 ) {
   const region = options.region ?? "us-east-1";
-  const sqs = sqsClient({ AWS_REGION: region, AWS_ENDPOINT_URL_SQS: options.sqsEndpoint, credentials: options.credentials });
-  const db = dynamoClient({ AWS_REGION: region, AWS_ENDPOINT_URL_DYNAMODB: options.dynamoEndpoint, credentials: options.credentials });
+  const sqs = await sqsClient({ AWS_REGION: region, AWS_ENDPOINT_URL_SQS: options.sqsEndpoint, credentials: options.credentials });
+  const db = await dynamoClient({ AWS_REGION: region, AWS_ENDPOINT_URL_DYNAMODB: options.dynamoEndpoint, credentials: options.credentials });
   const name = options.queueName ?? ORDERS_QUEUE.defaultName;
   const table = options.table ?? ORDERS_TABLE.defaultName;
   try {

@@ -12,7 +12,7 @@ import type { AwsCredentials } from "../adapters/aws/client";
 import type { Buy } from "../domain/buy";
 import type { Fulfilment } from "../domain/fulfilment";
 import type { Sweeper } from "../domain/sweeper";
-import type { InventoryAudit, OrderHistory, Probe, SaleStats } from "../domain/ports";
+import type { InventoryAudit, OrderHistory, OrderQueue, OrderStore, Probe, SaleStats } from "../domain/ports";
 import { CircuitBreaker, type BreakerState } from "../domain/breaker";
 import { SoldOutCache } from "../domain/sold-out";
 import { Metric } from "../contract/metrics";
@@ -24,16 +24,22 @@ const BREAKER_METRIC: Record<BreakerState, string> = {
   closed: Metric.QueueCircuitClosed,
 };
 
+/** The AWS SDK clients a runtime builds: the queue's (SQS) and the orders table's (DynamoDB). */
+export type AwsClient = "sqs" | "dynamodb";
+
 /** Everything a handler needs: the domain's ports on real adapters, and the configuration they were built from. */
 export interface Runtime extends Buy.Deps, Fulfilment.Deps, Sweeper.Deps {
   config: Config;
   redis: RedisClient;
-  queue: SqsOrderQueue;
+  queue: OrderQueue & Probe;
+  orders: OrderStore & OrderHistory & Probe;
   audit: InventoryAudit;
   history: OrderHistory;
   stats: SaleStats;
   probes: { redis: Probe; queue: Probe; orders_table: Probe };
   queueBreaker: CircuitBreaker;
+  /** Load and build these SDK clients now; a client not prepared is built on its adapter's first call. */
+  prepare(clients: readonly AwsClient[]): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -42,14 +48,39 @@ export interface WireOptions {
   credentials?: AwsCredentials;
 }
 
-/** Build the runtime from a configuration value. */
+/** Made on the first call, then kept. */
+const once = <T>(make: () => Promise<T>) => {
+  let made: Promise<T> | undefined;
+  return () => (made ??= make());
+};
+
+/**
+ * Build the runtime from a configuration value. The SQS and DynamoDB adapters are built on first use, or ahead of it
+ * by prepare(): building one loads its SDK client, and a function should load only the clients it uses (initClients).
+ */
 export function wire(config: Config, options: WireOptions = {}): Runtime {
   useStage(config.STAGE);
   const redis = connectRedis(config);
-  const sqs = sqsClient({ ...config, credentials: options.credentials });
-  const db = dynamoClient({ ...config, credentials: options.credentials });
-  const queue = new SqsOrderQueue(sqs, config.QUEUE_URL, config.DLQ_URL, config.AWS_CALL_TIMEOUT_MS);
-  const orders = new DynamoOrderStore(db, config.ORDERS_TABLE, config.ORDER_RETENTION_DAYS, config.AWS_CALL_TIMEOUT_MS);
+  const settings = { ...config, credentials: options.credentials };
+  const awsClients: Promise<{ destroy(): void }>[] = []; // built or being built, for close()
+  const build = <C extends { destroy(): void }>(client: Promise<C>) => (awsClients.push(client), client);
+  const queue = once(async () => new SqsOrderQueue(await build(sqsClient(settings)), config.QUEUE_URL, config.DLQ_URL, config.AWS_CALL_TIMEOUT_MS));
+  const orders = once(
+    async () => new DynamoOrderStore(await build(dynamoClient(settings)), config.ORDERS_TABLE, config.ORDER_RETENTION_DAYS, config.AWS_CALL_TIMEOUT_MS),
+  );
+  // The ports the domain sees: each call goes to the adapter, built by the first one unless prepare() did it before.
+  const queuePort: Runtime["queue"] = {
+    enqueue: async (message, correlationId) => (await queue()).enqueue(message, correlationId),
+    deadLetter: async (body, reason, correlationId) => (await queue()).deadLetter(body, reason, correlationId),
+    check: async () => (await queue()).check(),
+  };
+  const ordersPort: Runtime["orders"] = {
+    get: async (requestId) => (await orders()).get(requestId),
+    getMany: async (requestIds) => (await orders()).getMany(requestIds),
+    finalize: async (message, status, correlationId) => (await orders()).finalize(message, status, correlationId),
+    byItem: async (itemId) => (await orders()).byItem(itemId),
+    check: async () => (await orders()).check(),
+  };
   const declineUsers = new Set(config.PAYMENT_DECLINE_USERS.split(",").map((u) => u.trim()).filter(Boolean));
   return {
     config,
@@ -60,10 +91,10 @@ export function wire(config: Config, options: WireOptions = {}): Runtime {
     }),
     requests: new RedisRequestRegistry(redis, config.IDEMPOTENCY_TTL_SECONDS),
     soldOut: new SoldOutCache(config.SOLD_OUT_CACHE_MS),
-    queue,
-    orders,
+    queue: queuePort,
+    orders: ordersPort,
     audit: new RedisInventoryAudit(redis),
-    history: orders,
+    history: ordersPort,
     stats: new RedisSaleStats(redis),
     payments: new SimulatedPayments({ failureRate: config.PAYMENT_FAILURE_RATE, declineUsers }),
     queueBreaker: new CircuitBreaker(
@@ -75,11 +106,13 @@ export function wire(config: Config, options: WireOptions = {}): Runtime {
       },
       (state) => count(BREAKER_METRIC[state]),
     ),
-    probes: { redis: new RedisProbe(redis), queue, orders_table: orders },
+    probes: { redis: new RedisProbe(redis), queue: queuePort, orders_table: ordersPort },
+    async prepare(clients) {
+      await Promise.all(clients.map((client) => (client === "sqs" ? queue() : orders())));
+    },
     async close() {
       redis.disconnect();
-      sqs.destroy();
-      db.destroy();
+      for (const client of await Promise.allSettled(awsClients)) if (client.status === "fulfilled") client.value.destroy();
     },
   };
 }
@@ -100,6 +133,16 @@ export async function useRuntime(next: Runtime | undefined): Promise<void> {
 
 /** Drop connections; the next runtime() call wires afresh. */
 export const closeRuntime = () => useRuntime(undefined);
+
+/**
+ * Each handler module awaits this at its top level with the AWS SDK clients it uses. On Lambda they are loaded and
+ * built during init, which provisioned concurrency pre-warms, rather than in the first request; a client not named
+ * is never loaded unless something calls its adapter. Locally and in tests the runtime is handed over with
+ * useRuntime() once every handler is imported, and this does nothing.
+ */
+export async function initClients(...clients: AwsClient[]): Promise<void> {
+  if (onLambda()) await runtime().prepare(clients);
+}
 
 // On Lambda, wire during init: the Redis connection opens before the first request (and ahead of the sale under
 // provisioned concurrency), and a bad configuration fails the init loudly. Locally and in tests the runtime is

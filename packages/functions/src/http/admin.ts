@@ -6,9 +6,12 @@ import { Reconcile } from "@flash/core/domain/reconcile";
 import { SaleReport } from "@flash/core/domain/report";
 import { DependencyUnavailableError, EngineError, ValidationError } from "@flash/core/domain/errors";
 import { ADMIN_OPERATIONS, type AdminOperation } from "@flash/core/contract/routes";
-import { runtime } from "@flash/core/runtime/wire";
+import { initClients, runtime } from "@flash/core/runtime/wire";
 import { logger, loggerFor } from "@flash/core/runtime/telemetry";
 import { Http } from "./http";
+
+// The AWS SDK clients this function uses, loaded at init: DynamoDB (reconcile and the sale report read the orders), not SQS.
+await initClients("dynamodb");
 
 const ReconcileRequest = Reconcile.Options.strict();
 

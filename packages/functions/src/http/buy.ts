@@ -6,9 +6,12 @@ import { Order } from "@flash/core/domain/order";
 import { CircuitOpenError, DependencyUnavailableError, ScriptError, ValidationError } from "@flash/core/domain/errors";
 import { Metric, rejectedMetric } from "@flash/core/contract/metrics";
 import { pathOf } from "@flash/core/contract/routes";
-import { runtime } from "@flash/core/runtime/wire";
+import { initClients, runtime } from "@flash/core/runtime/wire";
 import { count, logger, loggerFor, metrics, milliseconds } from "@flash/core/runtime/telemetry";
 import { Http } from "./http";
+
+// The AWS SDK clients this function uses, loaded at init: SQS (the enqueue) and DynamoDB (a duplicate's order record).
+await initClients("sqs", "dynamodb");
 
 const statusUrl = (requestId: string) => pathOf("order", { request_id: requestId });
 

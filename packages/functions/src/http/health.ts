@@ -1,8 +1,11 @@
 import middy from "@middy/core";
 import { injectLambdaContext } from "@aws-lambda-powertools/logger/middleware";
-import { runtime } from "@flash/core/runtime/wire";
+import { initClients, runtime } from "@flash/core/runtime/wire";
 import { logger } from "@flash/core/runtime/telemetry";
 import { Http } from "./http";
+
+// The AWS SDK clients this function uses, loaded at init: both, as it checks the queue and the orders table for real.
+await initClients("sqs", "dynamodb");
 
 /** GET /health: each dependency checked for real. */
 export async function health(): Promise<Http.Result> {

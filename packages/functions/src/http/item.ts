@@ -9,6 +9,8 @@ import { runtime } from "@flash/core/runtime/wire";
 import { count, logger, metrics } from "@flash/core/runtime/telemetry";
 import { Http } from "./http";
 
+// No AWS SDK client: this function reads Valkey only, so it loads neither SQS nor DynamoDB.
+
 /** GET /items/{item_id}: what a storefront shows ("12 left", "starts in 04:59"), in one Redis call, cacheable for 1 s. */
 export async function item(event: Http.Event): Promise<Http.Result> {
   const correlation = Http.correlationId(event);

@@ -3,9 +3,12 @@ import { injectLambdaContext } from "@aws-lambda-powertools/logger/middleware";
 import { Order } from "@flash/core/domain/order";
 import { OrderLookup } from "@flash/core/domain/lookup";
 import { DependencyUnavailableError, ValidationError } from "@flash/core/domain/errors";
-import { runtime } from "@flash/core/runtime/wire";
+import { initClients, runtime } from "@flash/core/runtime/wire";
 import { logger } from "@flash/core/runtime/telemetry";
 import { Http } from "./http";
+
+// The AWS SDK clients this function uses, loaded at init: DynamoDB (the order record), not SQS.
+await initClients("dynamodb");
 
 /** GET /orders/{request_id}: the order as its buyer sees it. */
 export async function order(event: Http.Event): Promise<Http.Result> {

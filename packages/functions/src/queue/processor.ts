@@ -8,8 +8,11 @@ import { Order } from "@flash/core/domain/order";
 import { PoisonMessageError } from "@flash/core/domain/errors";
 import { ORDERS_QUEUE } from "@flash/core/contract/resources";
 import { failedMetric, Metric } from "@flash/core/contract/metrics";
-import { runtime } from "@flash/core/runtime/wire";
+import { initClients, runtime } from "@flash/core/runtime/wire";
 import { count, inventoryRemaining, logger, loggerFor, metrics, milliseconds } from "@flash/core/runtime/telemetry";
+
+// The AWS SDK clients this function uses, loaded at init: DynamoDB (the order record) and SQS (dead-lettering an unparseable message).
+await initClients("sqs", "dynamodb");
 
 /**
  * The queue consumer: each record of a batch is settled on its own; failures go back to the queue as

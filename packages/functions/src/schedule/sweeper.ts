@@ -3,8 +3,11 @@ import { injectLambdaContext } from "@aws-lambda-powertools/logger/middleware";
 import { logMetrics } from "@aws-lambda-powertools/metrics/middleware";
 import { Sweeper } from "@flash/core/domain/sweeper";
 import { Metric } from "@flash/core/contract/metrics";
-import { runtime } from "@flash/core/runtime/wire";
+import { initClients, runtime } from "@flash/core/runtime/wire";
 import { count, logger, metrics } from "@flash/core/runtime/telemetry";
+
+// The AWS SDK clients this function uses, loaded at init: DynamoDB (the order records), not SQS.
+await initClients("dynamodb");
 
 /** EventBridge schedule (stacks/Processor.ts); a timer in the local profile. Settles or releases overdue holds. */
 export async function sweep(): Promise<{ expired: number; swept: number }> {

@@ -1,23 +1,18 @@
-import {
-  DynamoDBClient,
-  BatchGetItemCommand,
-  GetItemCommand,
-  QueryCommand,
-  UpdateItemCommand,
-  DescribeTableCommand,
-  ConditionalCheckFailedException,
-  type AttributeValue,
-} from "@aws-sdk/client-dynamodb";
+import type { AttributeValue, DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import { Order } from "../../domain/order";
 import type { OrderHistory, OrderStore, Probe } from "../../domain/ports";
 import { DependencyUnavailableError } from "../../domain/errors";
 import { clientOptions, within, type AwsClientSettings } from "../aws/client";
 import { ORDERS_TABLE } from "../../contract/resources";
 
-export function dynamoClient(settings: AwsClientSettings): DynamoDBClient {
+/** Loaded by the first client built, not with this module, for the reason given in ../sqs/queue.ts. */
+let sdk: Promise<typeof import("@aws-sdk/client-dynamodb")> | undefined;
+const loadSdk = () => (sdk ??= import("@aws-sdk/client-dynamodb"));
+
+export async function dynamoClient(settings: AwsClientSettings): Promise<DynamoDBClient> {
+  const { DynamoDBClient } = await loadSdk();
   return new DynamoDBClient(clientOptions(settings, settings.AWS_ENDPOINT_URL_DYNAMODB, 3));
 }
-
 
 function toRecord(item: Record<string, AttributeValue>): Order.Record {
   return {
@@ -42,6 +37,7 @@ export class DynamoOrderStore implements OrderStore, OrderHistory, Probe {
   ) {}
 
   async get(requestId: string): Promise<Order.Record | undefined> {
+    const { GetItemCommand } = await loadSdk();
     const out = await this.call((abortSignal) =>
       this.db.send(new GetItemCommand({ TableName: this.table, Key: { request_id: { S: requestId } }, ConsistentRead: true }), { abortSignal }),
     );
@@ -50,6 +46,7 @@ export class DynamoOrderStore implements OrderStore, OrderHistory, Probe {
 
   /** Strongly consistent, like get(): BatchGetItem, 100 keys a call, unprocessed keys asked again. */
   async getMany(requestIds: string[]): Promise<Map<string, Order.Record>> {
+    const { BatchGetItemCommand } = await loadSdk();
     const found = new Map<string, Order.Record>();
     for (let i = 0; i < requestIds.length; i += 100) {
       let keys: Record<string, AttributeValue>[] | undefined = requestIds.slice(i, i + 100).map((id) => ({ request_id: { S: id } }));
@@ -67,6 +64,7 @@ export class DynamoOrderStore implements OrderStore, OrderHistory, Probe {
 
   /** Eventually consistent (a GSI): reconcile relies on the Redis ledger for orders settled moments ago. */
   async byItem(itemId: string): Promise<Order.Record[]> {
+    const { QueryCommand } = await loadSdk();
     const records: Order.Record[] = [];
     let start: Record<string, AttributeValue> | undefined;
     do {
@@ -89,6 +87,7 @@ export class DynamoOrderStore implements OrderStore, OrderHistory, Probe {
   }
 
   async finalize(message: Order.Message, status: Order.FinalStatus, correlationId: string): Promise<"written" | "already_final"> {
+    const { UpdateItemCommand, ConditionalCheckFailedException } = await loadSdk();
     const now = new Date();
     const values: Record<string, AttributeValue> = {
       ":user": { S: message.user_id },
@@ -129,6 +128,7 @@ export class DynamoOrderStore implements OrderStore, OrderHistory, Probe {
   }
 
   async check(): Promise<void> {
+    const { DescribeTableCommand } = await loadSdk();
     await this.call((abortSignal) => this.db.send(new DescribeTableCommand({ TableName: this.table }), { abortSignal }));
   }
 
