@@ -34,7 +34,7 @@ commands:
   reconcile [<item>...] [--repair] [--total <units>] [--limit <per-user>]
                                                          compare Redis with the order records; --repair fixes drift,
                                                          --total rebuilds an item whose counters were lost
-  report [--out <dir>]                                   sale report: <dir>/sale-report.json and .svg
+  report [--out <dir>]                                   sale report: <dir>/sale-report.json and .svg (default reports/)
 
 target (flags win over the environment):
   --url <api url>          or API_URL
@@ -343,7 +343,7 @@ async function report(target: Target, flags: Flags, print: Print, cwd: string): 
   const perItem: SaleReport.ItemReport[] = [];
   for (const { item_id } of items) perItem.push(await call<SaleReport.ItemReport>(target, "GET", pathOf("report", { item_id })));
   const result = SaleReport.combine(perItem);
-  const dir = path.resolve(cwd, typeof flags.out === "string" ? flags.out : ".");
+  const dir = path.resolve(cwd, typeof flags.out === "string" ? flags.out : "reports");
   fs.mkdirSync(dir, { recursive: true });
   const json = path.join(dir, "sale-report.json");
   const svg = path.join(dir, "sale-report.svg");

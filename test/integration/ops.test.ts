@@ -1,7 +1,6 @@
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
-import { spawnSync } from "node:child_process";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import { GetQueueAttributesCommand, SendMessageCommand, type SQSClient } from "@aws-sdk/client-sqs";
 import { startLocalEngine, type LocalEngine } from "@flash/local/engine";
@@ -161,11 +160,7 @@ describe("ops order and report", () => {
     expect(svg).toContain("Flash sale report");
     expect(svg).toContain(item);
     expect(svg).toContain("rejected: sold out");
-    // When librsvg is installed, prove the SVG actually renders.
-    if (spawnSync("rsvg-convert", ["--version"]).status === 0) {
-      const png = spawnSync("rsvg-convert", ["-o", path.join(dir, "r.png"), path.join(dir, "sale-report.svg")]);
-      expect(png.status, String(png.stderr)).toBe(0);
-    }
+    // That it renders, and without overlapping text, is test/unit/sale-report-chart.test.ts's job.
     fs.rmSync(dir, { recursive: true, force: true });
   });
 });

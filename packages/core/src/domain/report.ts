@@ -5,7 +5,7 @@ import type { Inventory, ItemLevels, OrderHistory, SaleStats } from "./ports";
  * The sale report: what was sold, what was refused and why, and how long settlement took.
  * Source (the same locally and on AWS): the order records (the table's by_item index) for outcomes and
  * settle times (created_at = accepted, updated_at = final status written), the Redis counters for stock,
- * and the per-item rejection counters the buy path keeps (lua/count_rejection.lua). CloudWatch has the same counts as
+ * and the per-item rejection counters the door keeps (lua/admit.lua). CloudWatch has the same counts as
  * metrics, but not locally, and not per order.
  */
 export namespace SaleReport {
