@@ -1,15 +1,39 @@
+import net from "node:net";
+import { Redis } from "ioredis";
 import { hasRedisServer } from "@flash/local/redis-server";
 
 // npm start: the whole engine on this machine. See README.md, "Run it locally".
-// This launcher is the one place that turns the shell's environment into the engine's options.
+// This launcher is the one place that turns the shell's environment into the engine's options. Whatever goes wrong
+// at start is said in one line, and nothing it started is left running.
 const env = process.env;
+
+/** Print one line and leave: no stack trace for a mistake in the environment. */
+function refuse(message: string, code = 1): never {
+  console.error(`npm start: ${message}`);
+  process.exit(code);
+}
+
+const portText = env.PORT ?? "3000";
+const port = Number(portText);
+if (!/^\d+$/.test(portText) || port > 65_535) refuse(`PORT must be a port number from 0 to 65535, not ${JSON.stringify(portText)}`, 2);
+const sweepSeconds = Number(env.SWEEP_INTERVAL_SECONDS ?? 60);
+if (!Number.isFinite(sweepSeconds) || sweepSeconds < 0) refuse(`SWEEP_INTERVAL_SECONDS must be a number of seconds >= 0 (0: off), not ${JSON.stringify(env.SWEEP_INTERVAL_SECONDS)}`, 2);
 if (!env.REDIS_URL && !hasRedisServer()) {
-  console.error(
+  refuse(
     "redis-server is not on PATH and REDIS_URL is not set.\n" +
       "Install Redis (Debian/Ubuntu: sudo apt-get install -y redis-server; macOS: brew install redis), or point REDIS_URL at one.",
   );
-  process.exit(1);
 }
+
+// Before anything is spawned: is the port free?
+if (port !== 0) {
+  const free = await new Promise<boolean>((resolve) => {
+    const probe = net.createServer().once("error", () => resolve(false));
+    probe.listen(port, "127.0.0.1", () => probe.close(() => resolve(true)));
+  });
+  if (!free) refuse(`port ${port} is in use; set PORT to another one (PORT=0 picks a free port)`);
+}
+
 // Powertools reads these itself, when the handler modules load.
 env.POWERTOOLS_METRICS_DISABLED ??= "true"; // EMF lines are for CloudWatch; set to false to see them
 env.POWERTOOLS_LOG_LEVEL ??= "WARN";
@@ -20,14 +44,35 @@ process.on("unhandledRejection", (reason) => console.error("unhandled rejection 
 // Imported after the environment is set: Powertools reads it when the handler modules load.
 const { startLocalEngine } = await import("@flash/local/engine");
 const { LOCAL_CREDENTIALS } = await import("@flash/local/stand-ins");
-const engine = await startLocalEngine({
-  port: Number(env.PORT ?? 3000),
-  adminToken: env.ADMIN_TOKEN,
-  redisUrl: env.REDIS_URL || undefined,
-  sweepIntervalMs: Number(env.SWEEP_INTERVAL_SECONDS ?? 60) * 1000,
-  env,
-});
+const { ConfigError } = await import("@flash/core/domain/errors");
+
+let engine: Awaited<ReturnType<typeof startLocalEngine>>;
+try {
+  // startLocalEngine stops whatever it started when a later step fails.
+  engine = await startLocalEngine({
+    port,
+    adminToken: env.ADMIN_TOKEN || undefined, // empty is unset: a token is generated
+    redisUrl: env.REDIS_URL || undefined,
+    sweepIntervalMs: sweepSeconds * 1000,
+    env,
+  });
+} catch (err) {
+  const e = err as NodeJS.ErrnoException;
+  if (err instanceof ConfigError) refuse(e.message, 2);
+  if (e.code === "EADDRINUSE") refuse(`port ${port} is in use; set PORT to another one (PORT=0 picks a free port)`);
+  refuse(`could not start: ${e.message}`);
+}
 const { config, resources } = engine;
+
+// A Redis of the user's own that does not answer: the engine serves, but every buy answers 503 until it does.
+if (env.REDIS_URL) {
+  const probe = new Redis(env.REDIS_URL, { lazyConnect: true, connectTimeout: 1_000, maxRetriesPerRequest: 0, retryStrategy: () => null });
+  probe.on("error", () => undefined);
+  const answered = await probe.connect().then(() => probe.ping()).then(() => true, () => false);
+  probe.disconnect();
+  if (!answered) console.warn(`warning: REDIS_URL ${env.REDIS_URL} does not answer; buys answer 503 {"dependency":"redis"} until it does`);
+}
+
 const standIns = !env.QUEUE_URL && !env.AWS_ENDPOINT_URL;
 // What the ops CLI (npm run ops -- <command>) needs, ready to paste into another shell.
 const cli: Record<string, string | undefined> = {
@@ -49,13 +94,17 @@ console.log(
     `flash-sale engine listening on ${engine.url}`,
     `admin token: ${engine.adminToken}${env.ADMIN_TOKEN ? " (from ADMIN_TOKEN)" : " (generated; set ADMIN_TOKEN to choose one)"}`,
     `redis: ${engine.redisUrl}  queue: ${resources.queueUrl}  table: ${resources.table}`,
+    ...(standIns && !env.REDIS_URL
+      ? ["data lives in memory: stopping the engine loses stock, orders and queued messages (every start is a fresh sale)"]
+      : []),
     "",
     "# ops CLI environment (paste into another shell, then: npm run ops -- stock):",
     ...Object.entries(cli).filter(([, v]) => v).map(([k, v]) => `export ${k}=${JSON.stringify(v)}`),
   ].join("\n"),
 );
 
-for (const signal of ["SIGINT", "SIGTERM"] as const) {
+// Ctrl-C and a process manager's SIGTERM (or SIGHUP, a closed terminal) drain the same way.
+for (const signal of ["SIGINT", "SIGTERM", "SIGHUP"] as const) {
   process.once(signal, async () => {
     console.log(`\n${signal}: draining in-flight work...`);
     await engine.stop();

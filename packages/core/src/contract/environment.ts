@@ -1,5 +1,6 @@
 import * as z from "zod";
 import { ORDERS_TABLE as ORDERS_TABLE_SPEC } from "./resources";
+import { ConfigError } from "../domain/errors";
 
 /**
  * Every runtime setting the functions read, declared once, and the only place that reads the environment.
@@ -87,7 +88,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   const parsed = EnvSchema.safeParse(env);
   if (!parsed.success) {
     const fields = parsed.error.issues.map((i) => `${i.path.join(".")}: ${i.message}`).join("; ");
-    throw new Error(`invalid configuration: ${fields}`);
+    throw new ConfigError(`invalid configuration: ${fields}`);
   }
   return parsed.data;
 }

@@ -45,3 +45,8 @@ export class PoisonMessageError extends EngineError {
 export class ScriptError extends EngineError {
   override name = "ScriptError";
 }
+
+/** A setting is missing or out of range: the process refuses to start, naming the setting. */
+export class ConfigError extends EngineError {
+  override name = "ConfigError";
+}
