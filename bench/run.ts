@@ -71,8 +71,13 @@ const results = {
   scripts: {} as Record<string, string>,
 };
 
-/** N sequential buys inside one tally phase; returns the statuses seen. */
+/**
+ * N sequential buys inside one tally phase; returns the statuses seen. It starts once Redis has been silent for
+ * 200 ms: a server still working off the backlog of the load run before (requests autocannon gave up on when its
+ * time was over) would otherwise put their later commands into this phase.
+ */
 async function countSequential(tally: RedisTally, phase: string, bodies: () => string, send: (body: string) => Promise<{ status: number }>) {
+  await tally.quiet(200);
   await tally.phase(phase);
   const codes: number[] = [];
   for (let i = 0; i < N; i++) codes.push((await send(bodies())).status);
@@ -397,7 +402,9 @@ function markdown(): string {
   return [
     `## What the local HTTP path costs (one run, ${r.when.slice(0, 16).replace("T", " ")} UTC, Node ${r.node}, autocannon -c ${r.connections}, ${r.duration_s} s)`,
     "",
-    `${r.cores} cores; 1-minute load average ${r.load_average.start} at the start, ${r.load_average.end} at the end. Compare ratios within this run only.`,
+    `${r.cores} cores; 1-minute load average ${r.load_average.start} at the start, ${r.load_average.end} at the end. Compare ratios within this run only.` +
+      ` The load generator (autocannon, in the bench process) used ${bare?.load_generator_cpu_percent} % of a core during the bare floor and` +
+      ` ${ev?.load_generator_cpu_percent} % during the EVALSHA floor: near 100 %, a floor measures the client, not the server.`,
     "",
     "| path | requests/s | p50 | p99 | ratio to bare Node | ratio to bare + 1 EVALSHA | Redis commands per request |",
     "|---|---:|---:|---:|---:|---:|---:|",

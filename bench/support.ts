@@ -145,13 +145,22 @@ export interface LoadOptions {
   amount?: number;
 }
 
-export const load = (url: string, body: () => string, opts: LoadOptions) =>
-  autocannon({
+/**
+ * autocannon from this process. It shares the machine's cores with the server under test, so the CPU it used
+ * (percent of one core over the run) is kept: near 100 %, the load generator, not the server, may be the ceiling.
+ */
+export async function load(url: string, body: () => string, opts: LoadOptions): Promise<LoadResult & { clientCpuPercent: number }> {
+  const cpu = process.cpuUsage();
+  const started = performance.now();
+  const result = await autocannon({
     url,
     connections: opts.connections,
     ...(opts.amount ? { amount: opts.amount } : { duration: opts.duration }),
     requests: [{ method: "POST", headers: { "content-type": "application/json" }, setupRequest: (req: any) => ({ ...req, body: body() }) }],
   });
+  const used = process.cpuUsage(cpu);
+  return Object.assign(result, { clientCpuPercent: Math.round((used.user + used.system) / 10 / (performance.now() - started)) });
+}
 
 export type Summary = {
   requests_per_second: number;
@@ -160,15 +169,18 @@ export type Summary = {
   total: number;
   status: Record<string, number>;
   errors: number;
+  /** CPU the load generator (this process) used during the run, percent of one core. */
+  load_generator_cpu_percent: number;
 };
 
-export const summary = (r: LoadResult): Summary => ({
+export const summary = (r: LoadResult & { clientCpuPercent: number }): Summary => ({
   requests_per_second: Math.round(r.requests.total / r.duration), // total over wall time, not the per-second sample mean
   p50_ms: r.latency.p50,
   p99_ms: r.latency.p99,
   total: r.requests.total,
   status: Object.fromEntries(Object.entries((r as any).statusCodeStats ?? {}).map(([k, v]: [string, any]) => [k, Number(v.count)])),
   errors: r.errors,
+  load_generator_cpu_percent: r.clientCpuPercent,
 });
 
 export function percentile(sorted: number[], p: number): number {
@@ -229,6 +241,7 @@ export class RedisTally {
     const scripts = (marker as unknown as { scriptsSet: Record<string, { sha: string; lua: string }> }).scriptsSet;
     const monitor = await marker.monitor();
     const tally = new RedisTally(marker, monitor);
+    tally.lastCommandAt = Date.now(); // quiet() waits from here at least
     for (const [name, script] of Object.entries(scripts)) tally.define(name, script.lua, script.sha);
     tally.define("floor_gate", FLOOR_GATE_LUA);
     monitor.on("monitor", (_time: string, args: string[], source: string) => tally.onCommand(args, source));
