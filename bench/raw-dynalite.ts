@@ -23,7 +23,7 @@ const callers = Number(process.argv[2] ?? 40);
 const seconds = Number(process.argv[3] ?? 5);
 
 const standIns = await startStandIns({ maxReceiveCount: DEFAULTS.MAX_RECEIVE_COUNT });
-const db = dynamoClient({ AWS_REGION: DEFAULTS.AWS_REGION, AWS_ENDPOINT_URL_DYNAMODB: standIns.dynamoEndpoint, AWS_CALL_TIMEOUT_MS: DEFAULTS.AWS_CALL_TIMEOUT_MS, credentials: LOCAL_CREDENTIALS });
+const db = await dynamoClient({ AWS_REGION: DEFAULTS.AWS_REGION, AWS_ENDPOINT_URL_DYNAMODB: standIns.dynamoEndpoint, AWS_CALL_TIMEOUT_MS: DEFAULTS.AWS_CALL_TIMEOUT_MS, credentials: LOCAL_CREDENTIALS });
 
 function write(requestId: string) {
   const now = new Date();

@@ -179,7 +179,7 @@ async function defaultEngine(redisUrl: string, floors: Floors) {
       // inventory read comes after the DynamoDB write). The processor may start an order before its 202 is back,
       // so the two scripts only the processor runs, admit in "reserve" mode and settle, are moved to settlement
       // wherever they landed; the number moved is reported.
-      const db = dynamoClient({ AWS_REGION: engine.banner.AWS_REGION ?? DEFAULTS.AWS_REGION, AWS_ENDPOINT_URL_DYNAMODB: engine.banner.AWS_ENDPOINT_URL_DYNAMODB, credentials: LOCAL_CREDENTIALS });
+      const db = await dynamoClient({ AWS_REGION: engine.banner.AWS_REGION ?? DEFAULTS.AWS_REGION, AWS_ENDPOINT_URL_DYNAMODB: engine.banner.AWS_ENDPOINT_URL_DYNAMODB, credentials: LOCAL_CREDENTIALS });
       const table = engine.banner.ORDERS_TABLE ?? DEFAULTS.ORDERS_TABLE;
       const isFinal = async (rid: string) => {
         const out = await db.send(new GetItemCommand({ TableName: table, Key: { request_id: { S: rid } }, ConsistentRead: true }));
