@@ -1,10 +1,11 @@
 import { describe, expect, it } from "vitest";
 import { spawn, spawnSync } from "node:child_process";
-import { connect } from "node:net";
+import { connect, createServer } from "node:net";
 import { mkdtempSync, readdirSync, readFileSync, readlinkSync, symlinkSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { freePort } from "@flash/local/redis-server";
+import { startLocalEngine } from "@flash/local/engine";
 
 // The README's `npm start`, as a user runs it: its own process, its own redis-server, Ctrl-C to stop.
 const start = (env: Record<string, string>) =>
@@ -98,6 +99,64 @@ describe("npm start", () => {
     });
     expect(result.status).toBe(1);
     expect(result.stderr).toMatch(/redis-server is not on PATH.*\n.*apt-get install -y redis-server/);
+  });
+
+  it("refuses a busy port, a bad PORT and a bad setting in one line each, without a stack trace", async () => {
+    const blocker = createServer();
+    const busy = await new Promise<number>((resolve) => blocker.listen(0, "127.0.0.1", () => resolve((blocker.address() as { port: number }).port)));
+    const run = (env: Record<string, string>) =>
+      spawnSync(process.execPath, ["--import", "tsx", "scripts/local.ts"], { env: { ...process.env, REDIS_URL: "", ...env }, encoding: "utf8" });
+    try {
+      const inUse = run({ PORT: String(busy) });
+      expect([inUse.status, inUse.stderr.trim()]).toEqual([1, `npm start: port ${busy} is in use; set PORT to another one (PORT=0 picks a free port)`]);
+    } finally {
+      blocker.close();
+    }
+    const badPort = run({ PORT: "abc" });
+    expect([badPort.status, badPort.stderr.trim()]).toEqual([2, 'npm start: PORT must be a port number from 0 to 65535, not "abc"']);
+    const badSetting = run({ PORT: "0", RATE_LIMIT_MAX_REQUESTS: "0" });
+    expect(badSetting.status).toBe(2);
+    expect(badSetting.stderr.trim()).toMatch(/^npm start: invalid configuration: RATE_LIMIT_MAX_REQUESTS: [^\n]+$/);
+  });
+
+  it("leaves no redis-server behind when the engine fails after starting one (checked by PID)", async () => {
+    const redisChildren = () =>
+      spawnSync("ps", ["-o", "pid=,comm=", "--ppid", String(process.pid)], { encoding: "utf8" }).stdout.split("\n").filter((l) => l.includes("redis-server"));
+    const before = redisChildren();
+    const blocker = createServer();
+    const busy = await new Promise<number>((resolve) => blocker.listen(0, "127.0.0.1", () => resolve((blocker.address() as { port: number }).port)));
+    try {
+      // The gateway's listen fails last, after redis-server and the stand-ins have started.
+      await expect(startLocalEngine({ port: busy })).rejects.toMatchObject({ code: "EADDRINUSE" });
+    } finally {
+      blocker.close();
+    }
+    expect(redisChildren()).toEqual(before);
+  });
+
+  it("drains on SIGTERM as on Ctrl-C: exit 0, and its redis-server is gone", async () => {
+    const engine = await launch({ ADMIN_TOKEN: "t" });
+    expect(engine.output.text).toContain("data lives in memory");
+    engine.child.kill("SIGTERM");
+    expect(await engine.exited).toBe(0);
+    expect(engine.output.text).toContain("SIGTERM: draining in-flight work");
+    expect(engine.output.text).toContain("stopped cleanly");
+    const ping = spawnSync("redis-cli", ["-p", String(engine.redisPort), "ping"], { encoding: "utf8" });
+    expect(ping.stdout.trim()).not.toBe("PONG");
+  });
+
+  it("warns at start when REDIS_URL does not answer, and names redis in the 503", async () => {
+    const dead = await freePort();
+    const engine = await launch({ ADMIN_TOKEN: "t", REDIS_URL: `redis://127.0.0.1:${dead}` });
+    try {
+      expect(engine.output.text).toContain(`warning: REDIS_URL redis://127.0.0.1:${dead} does not answer`);
+      const buy = await fetch(`${engine.base}/buy`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ user_id: "u", item_id: "i", amount: 1, request_id: "r-1" }) });
+      expect(buy.status).toBe(503);
+      expect(await buy.json()).toMatchObject({ error: "unavailable", dependency: "redis" });
+    } finally {
+      engine.child.kill("SIGINT");
+      await engine.exited;
+    }
   });
 
   it("keeps serving through hostile requests: a malformed path escape and a body aborted half-way", async () => {
