@@ -94,6 +94,10 @@ console.log(
     `flash-sale engine listening on ${engine.url}`,
     `admin token: ${engine.adminToken}${env.ADMIN_TOKEN ? " (from ADMIN_TOKEN)" : " (generated; set ADMIN_TOKEN to choose one)"}`,
     `redis: ${engine.redisUrl}  queue: ${resources.queueUrl}  table: ${resources.table}`,
+    engine.auth
+      ? `buyer identity: JWT from ${engine.auth.issuer} (audience ${engine.auth.audience.join(", ")}; buyer = claim ${engine.auth.userClaim})` +
+        (engine.auth.dev ? "\n  dev issuer: `npm run ops -- token <user_id>` prints a token; send it as Authorization: Bearer <token>" : "")
+      : "buyer identity: off (the body's user_id names the buyer; AUTH_DEV_ISSUER=1 or AUTH_JWT_ISSUER to turn it on)",
     ...(standIns && !env.REDIS_URL
       ? ["data lives in memory: stopping the engine loses stock, orders and queued messages (every start is a fresh sale)"]
       : []),

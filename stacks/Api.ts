@@ -2,11 +2,11 @@ import { Api as SstApi, use, type StackContext, type Function as SstFunction } f
 import * as iam from "aws-cdk-lib/aws-iam";
 import type { CfnRoute } from "aws-cdk-lib/aws-apigatewayv2";
 import { NagSuppressions } from "cdk-nag";
-import { getStageConfig } from "./config.js";
+import { getStageConfig, resolveBuyerJwt } from "./config.js";
 import { createFunction, handlerPath } from "./functions.js";
 import { Orders } from "./Orders.js";
 import { ORDERS_TABLE } from "@flash/core/contract/resources";
-import { ROUTES, routeKey, type HandlerName } from "@flash/core/contract/routes";
+import { ROUTES, routeKey, type HandlerName, type Route } from "@flash/core/contract/routes";
 
 export interface ApiOutputs {
   api: SstApi;
@@ -16,8 +16,15 @@ export interface ApiOutputs {
   admin: SstFunction;
 }
 
-/** The routes anyone may call (the storefront's); every other route requires IAM (SigV4). From contract/routes.ts. */
-export const PUBLIC_ROUTES: readonly string[] = ROUTES.filter((r) => r.auth === "public").map(routeKey);
+/** The name of the buyer routes' JWT authorizer (when the stage configures buyer identity). */
+export const BUYER_AUTHORIZER = "buyer";
+
+/**
+ * The routes anyone may call: the public ones, and the buyer routes unless the stage has buyer identity (then they
+ * need a verified JWT). Admin routes always require IAM (SigV4). From contract/routes.ts.
+ */
+export const openRoutes = (buyerIdentity: boolean): string[] =>
+  ROUTES.filter((r) => r.auth === "public" || (r.auth === "buyer" && !buyerIdentity)).map(routeKey);
 
 /**
  * The access log line: JSON, every value quoted (so that the format itself parses as JSON), with who called
@@ -55,6 +62,7 @@ export function Api({ stack, app }: StackContext): ApiOutputs {
   const config = getStageConfig(app.stage);
   const { queue, table } = use(Orders);
   const fn = config.apiFunctions;
+  const buyerJwt = resolveBuyerJwt(app.stage, config);
 
   const buy = createFunction(stack, "Buy", {
     handler: handlerPath("http/buy"),
@@ -111,26 +119,36 @@ export function Api({ stack, app }: StackContext): ApiOutputs {
     cors: {
       allowOrigins: config.api.corsOrigins,
       allowMethods: ["GET", "POST"],
-      allowHeaders: ["content-type"],
+      // A browser sends the buyer's token in Authorization, which a preflight must allow.
+      allowHeaders: buyerJwt ? ["content-type", "authorization"] : ["content-type"],
       maxAge: "1 hour",
     },
     accessLog: { retention: config.logRetention, format: ACCESS_LOG_FORMAT },
     defaults: {
       throttle: { rate: config.api.throttleRate, burst: config.api.throttleBurst },
     },
-    routes: Object.fromEntries(
-      ROUTES.map((route) => [routeKey(route), route.auth === "admin" ? { function: functions[route.handler], authorizer: "iam" as const } : functions[route.handler]]),
-    ),
+    // API Gateway verifies the token (signature against the issuer's keys, iss, aud or client_id, exp, nbf, iat) and
+    // answers 401 {"message":"Unauthorized"} itself; the functions get its claims in requestContext.authorizer.jwt.
+    authorizers: buyerJwt ? { [BUYER_AUTHORIZER]: { type: "jwt" as const, jwt: { issuer: buyerJwt.issuer, audience: buyerJwt.audience } } } : {},
+    routes: Object.fromEntries(ROUTES.map((route) => [routeKey(route), routeProps(route)])),
   });
 
+  function routeProps(route: Route) {
+    const target = functions[route.handler];
+    if (route.auth === "admin") return { function: target, authorizer: "iam" as const };
+    if (route.auth === "buyer" && buyerJwt) return { function: target, authorizer: BUYER_AUTHORIZER };
+    return target;
+  }
+
+  const open = openRoutes(buyerJwt !== undefined);
   for (const child of api.node.children) {
     const route = child.node.defaultChild as CfnRoute | undefined;
     if (route?.cfnResourceType !== "AWS::ApiGatewayV2::Route") continue;
-    if (!PUBLIC_ROUTES.includes(route.routeKey)) continue;
+    if (!open.includes(route.routeKey)) continue;
     NagSuppressions.addResourceSuppressions(route, [
       {
         id: "AwsSolutions-APIG4",
-        reason: "A public storefront route by design (anonymous shoppers read items, buy and poll their order; health for uptime checks). Limited by the stage's API throttling, and POST /buy by a per-user rate limit and idempotency keys. The admin routes require IAM.",
+        reason: "A public storefront route by design (the item view for any shopper, health for uptime checks; without buyer identity, POST /buy and GET /orders are called by the storefront's backend, which vouches for user_id). Limited by the stage's API throttling, and POST /buy by a per-user rate limit and idempotency keys. With auth.jwt the buyer routes need a verified JWT; the admin routes require IAM.",
       },
     ]);
   }

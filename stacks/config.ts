@@ -54,6 +54,28 @@ export const MIN_MAX_RECEIVE_COUNT = 5;
 /** The environment variable that, at deploy (synth) time, replaces `alarms.emails`: comma-separated addresses. */
 export const ALARM_EMAILS_ENV = "ALARM_EMAILS";
 
+/**
+ * Buyer identity: API Gateway's JWT authorizer on the buyer routes (POST /buy, GET /orders/{request_id}), trusting
+ * one issuer of tokens (a Cognito user pool or any OpenID Connect provider).
+ */
+export interface JwtAuthConfig {
+  /**
+   * The issuer exactly as the tokens' `iss` says it (an https URL; its /.well-known/openid-configuration must be
+   * reachable from the internet), e.g. https://cognito-idp.<region>.amazonaws.com/<user pool id>.
+   */
+  issuer: string;
+  /** The audiences a token may name in `aud` (or in `client_id`, when it has no `aud`): for Cognito, app client ids. */
+  audience: string[];
+  /** The claim whose value is the buyer's user_id (1-100 characters of A-Z a-z 0-9 _ -). Default "sub". */
+  userClaim?: string;
+}
+
+/**
+ * The deploy-time environment that, when AUTH_JWT_ISSUER is set, replaces `auth.jwt` of the stage config (the same
+ * names the local profile reads): AUTH_JWT_AUDIENCE comma-separated, AUTH_USER_CLAIM optional.
+ */
+export const AUTH_JWT_ENV = { issuer: "AUTH_JWT_ISSUER", audience: "AUTH_JWT_AUDIENCE", userClaim: "AUTH_USER_CLAIM" } as const;
+
 export interface StageConfig {
   /** Keep table, queues and cache when the stack is removed (DeletionPolicy Retain). */
   retainData: boolean;
@@ -127,6 +149,13 @@ export interface StageConfig {
     /** ElastiCache Serverless CacheUsageLimits.ECPUPerSecond.Maximum (1000..15000000). */
     maxEcpuPerSecond: number;
   };
+
+  /**
+   * Who the buyer is. Without `jwt` (the default), the buyer routes are open to anyone and the body's user_id names
+   * the buyer: the API trusts its caller, which must be a backend that signed its user in (a storefront server),
+   * never a browser. With `jwt`, the buyer is the verified token's user (see JwtAuthConfig, AUTH_JWT_ENV).
+   */
+  auth?: { jwt?: JwtAuthConfig };
 
   api: {
     /** Default route throttling of the HTTP API $default stage; within accountQuotas.apiRatePerSecond / apiBurst. */
@@ -358,6 +387,43 @@ export function resolveAlarmEmails(stage: string, c: StageConfig, env: NodeJS.Pr
   return [...new Set(emails)];
 }
 
+function jwtProblems(jwt: JwtAuthConfig, source: string): string[] {
+  const problems: string[] = [];
+  let issuer: URL | undefined;
+  try {
+    issuer = new URL(jwt.issuer);
+  } catch {
+    // reported below
+  }
+  if (!issuer || issuer.protocol !== "https:" || issuer.search || issuer.hash) {
+    problems.push(`${source}: issuer "${jwt.issuer}" must be an https URL without query or fragment (the tokens' iss)`);
+  }
+  if (!jwt.audience.length || jwt.audience.some((a) => !a.trim())) problems.push(`${source}: audience must list at least one non-empty audience`);
+  if (jwt.userClaim !== undefined && !/^\S{1,200}$/.test(jwt.userClaim)) problems.push(`${source}: userClaim must be a claim name`);
+  return problems;
+}
+
+/**
+ * The JWT authorizer of the buyer routes, or undefined when buyer identity is off: from AUTH_JWT_ISSUER,
+ * AUTH_JWT_AUDIENCE and AUTH_USER_CLAIM in the deploy's environment when AUTH_JWT_ISSUER is set, otherwise from
+ * `auth.jwt` of the stage config. Throws on an issuer, audience or claim API Gateway (or the functions) would refuse.
+ */
+export function resolveBuyerJwt(stage: string, c: StageConfig, env: NodeJS.ProcessEnv = process.env): Required<JwtAuthConfig> | undefined {
+  const issuer = env[AUTH_JWT_ENV.issuer]?.trim();
+  const fromEnv = issuer
+    ? {
+        issuer,
+        audience: (env[AUTH_JWT_ENV.audience] ?? "").split(",").map((a) => a.trim()).filter(Boolean),
+        ...(env[AUTH_JWT_ENV.userClaim] ? { userClaim: env[AUTH_JWT_ENV.userClaim] } : {}),
+      }
+    : undefined;
+  const jwt = fromEnv ?? c.auth?.jwt;
+  if (!jwt) return undefined;
+  const problems = jwtProblems(jwt, fromEnv ? `${AUTH_JWT_ENV.issuer}/${AUTH_JWT_ENV.audience}` : "auth.jwt");
+  if (problems.length) throw new Error(`invalid buyer identity for "${stage}": ${problems.join("; ")}`);
+  return { issuer: jwt.issuer, audience: [...new Set(jwt.audience)], userClaim: jwt.userClaim ?? "sub" };
+}
+
 /** Throws on a config that cannot deploy or would misbehave; getStageConfig() runs it on every synth. */
 export function validateStageConfig(stage: string, c: StageConfig): void {
   const errors: string[] = [];
@@ -425,5 +491,6 @@ export function validateStageConfig(stage: string, c: StageConfig): void {
   );
   check(c.api.corsOrigins.length > 0, "api.corsOrigins must not be empty");
   check(c.app.paymentFailureRate >= 0 && c.app.paymentFailureRate <= 1, "app.paymentFailureRate must be 0..1");
+  if (c.auth?.jwt) errors.push(...jwtProblems(c.auth.jwt, "auth.jwt"));
   if (errors.length) throw new Error(`invalid stage config for "${stage}": ${errors.join("; ")}`);
 }

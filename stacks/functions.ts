@@ -3,7 +3,7 @@ import { RemovalPolicy } from "aws-cdk-lib";
 import * as iam from "aws-cdk-lib/aws-iam";
 import * as logs from "aws-cdk-lib/aws-logs";
 import { NagSuppressions } from "cdk-nag";
-import { getStageConfig } from "./config.js";
+import { getStageConfig, resolveBuyerJwt } from "./config.js";
 import { Network } from "./Network.js";
 import { Cache } from "./Cache.js";
 import { Orders } from "./Orders.js";
@@ -71,6 +71,8 @@ export function appEnvironment(app: App): Record<string, string> {
       MAX_RECEIVE_COUNT: config.queue.maxReceiveCount,
       // A buy call cannot outlive its function: after its timeout (and a margin) a retry may take its admission over.
       ADMISSION_TAKEOVER_MS: (config.apiFunctions.timeoutSeconds + 5) * 1000,
+      // Buyer identity on: the buyer routes take the buyer from this claim of the token API Gateway verified.
+      AUTH_USER_CLAIM: resolveBuyerJwt(app.stage, config)?.userClaim,
     }),
     // Read by Powertools itself.
     POWERTOOLS_SERVICE_NAME: SERVICE_NAME,

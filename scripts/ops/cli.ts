@@ -35,6 +35,8 @@ commands:
                                                          compare Redis with the order records; --repair fixes drift,
                                                          --total rebuilds an item whose counters were lost
   report [--out <dir>]                                   sale report: <dir>/sale-report.json and .svg (default reports/)
+  token <user_id> [--ttl <seconds>]                      a buyer's token from the local profile's dev issuer
+                                                         (AUTH_DEV_ISSUER=1); prints the token alone
 
 target (flags win over the environment):
   --url <api url>          or API_URL
@@ -75,6 +77,7 @@ export async function runOps(argv: string[], io: Io): Promise<number> {
         repair: { type: "boolean", default: false },
         max: { type: "string" },
         out: { type: "string" },
+        ttl: { type: "string" },
         help: { type: "boolean", short: "h", default: false },
       },
     });
@@ -104,6 +107,8 @@ export async function runOps(argv: string[], io: Io): Promise<number> {
         return await reconcile(target, args, flags, print);
       case "report":
         return await report(target, flags, print, io.cwd ?? process.cwd());
+      case "token":
+        return await token(target, args, flags, print);
       default:
         throw new UsageError(`unknown command "${command}"`);
     }
@@ -171,6 +176,9 @@ async function order(target: Target, args: string[], print: Print): Promise<numb
     if (err instanceof HttpError && err.status === 404) {
       print(`${requestId}: not found (never accepted, or its idempotency record expired)`, err.body);
       return 1;
+    }
+    if (err instanceof HttpError && err.status === 401) {
+      throw new HttpError(401, "GET /orders/{request_id} needs its buyer's token while buyer identity is on (see README, Buyer identity)");
     }
     throw err;
   }
@@ -336,6 +344,28 @@ async function reconcile(target: Target, args: string[], flags: Flags, print: Pr
   if (drifted) lines.push("drift found: run again with --repair to fix it");
   print(lines.join("\n"), reports);
   return drifted ? 3 : 0;
+}
+
+/** The dev issuer's route in the local profile (packages/local/src/dev-issuer.ts); the deployed API has none. */
+const DEV_TOKEN_PATH = "/.well-known/dev-token";
+
+async function token(target: Target, args: string[], flags: Flags, print: Print): Promise<number> {
+  const [userId] = args;
+  if (!userId) throw new UsageError("token needs a user_id");
+  if (!target.adminToken) {
+    throw new UsageError("token asks the local profile's dev issuer (npm start with AUTH_DEV_ISSUER=1, ADMIN_TOKEN set); a deployed stage's tokens come from its identity provider");
+  }
+  const ttl = int(flags.ttl, "ttl", 1);
+  try {
+    const issued = await call<{ token: string }>(target, "POST", DEV_TOKEN_PATH, { user_id: userId, ...(ttl !== undefined ? { ttl_seconds: ttl } : {}) });
+    print(issued.token, issued);
+    return 0;
+  } catch (err) {
+    if (err instanceof HttpError && err.status === 404) {
+      throw new HttpError(404, `${target.url} has no dev issuer: start the local profile with AUTH_DEV_ISSUER=1`);
+    }
+    throw err;
+  }
 }
 
 async function report(target: Target, flags: Flags, print: Print, cwd: string): Promise<number> {

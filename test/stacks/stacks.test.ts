@@ -402,6 +402,14 @@ describe("HTTP API", () => {
     }
   });
 
+  it("has no JWT authorizer on any route when the stage configures no buyer identity (test/stacks/buyer-identity.test.ts: with one)", () => {
+    for (const s of [staging, production, ephemeral]) {
+      expect(s.resources("AWS::ApiGatewayV2::Authorizer"), s.stage).toHaveLength(0);
+      for (const r of s.resources("AWS::ApiGatewayV2::Route")) expect(r.resource.Properties.AuthorizationType, r.resource.Properties.RouteKey).not.toBe("JWT");
+      for (const f of s.functions()) expect(f.resource.Properties.Environment.Variables.AUTH_USER_CLAIM, `${s.stage} ${f.id}`).toBeUndefined();
+    }
+  });
+
   it("limits CORS to the storefront origins", () => {
     const api = one(staging, "AWS::ApiGatewayV2::Api");
     expect(api.resource.Properties.ProtocolType).toBe("HTTP");

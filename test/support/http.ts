@@ -27,7 +27,7 @@ export function client(engine: Pick<LocalEngine, "url" | "adminToken">) {
   return {
     call,
     buy: (order: unknown, headers?: Record<string, string>) => call("POST", "/buy", order, headers),
-    order: (requestId: string) => call("GET", `/orders/${encodeURIComponent(requestId)}`),
+    order: (requestId: string, headers?: Record<string, string>) => call("GET", `/orders/${encodeURIComponent(requestId)}`, undefined, headers),
     health: () => call("GET", "/health"),
     setStock: (item: string, stock: number, perUserLimit?: number) =>
       call("PUT", `/admin/items/${item}`, { stock, ...(perUserLimit ? { per_user_limit: perUserLimit } : {}) }, admin),

@@ -11,6 +11,8 @@ import { handler as admin } from "@flash/functions/http/admin";
 import { handler as processor } from "@flash/functions/queue/processor";
 import { handler as sweeper } from "@flash/functions/schedule/sweeper";
 import { LocalGateway, type Handler } from "./gateway";
+import { DevIssuer } from "./dev-issuer";
+import { JwtAuthorizer } from "./jwt";
 import { lambdaContext } from "./lambda-context";
 import { QueuePoller } from "./queue-poller";
 import { startRedisServer, type RedisServer } from "./redis-server";
@@ -35,9 +37,21 @@ export interface LocalEngineOptions {
   /**
    * Settings for the functions, as their environment would carry them (contract/environment.ts): rate limits,
    * payment simulation, ... With QUEUE_URL, or AWS_ENDPOINT_URL (LocalStack), the engine uses those resources
-   * instead of starting the in-process stand-ins.
+   * instead of starting the in-process stand-ins. AUTH_JWT_ISSUER (with AUTH_JWT_AUDIENCE, AUTH_JWKS_URL) or
+   * AUTH_DEV_ISSUER=1 turn buyer identity on: the gateway verifies tokens as API Gateway's JWT authorizer does.
    */
   env?: Record<string, string | undefined>;
+}
+
+/** Buyer identity as this engine runs it; undefined when it is off (the body's user_id names the buyer). */
+export interface BuyerAuth {
+  issuer: string;
+  audience: readonly string[];
+  /** The key set's URL; unset with the dev issuer (its own keys), or when found through the issuer's discovery document. */
+  jwksUrl?: string;
+  userClaim: string;
+  /** The engine is its own issuer (AUTH_DEV_ISSUER=1): `npm run ops -- token <user_id>` hands out tokens. */
+  dev: boolean;
 }
 
 export interface LocalEngine {
@@ -47,6 +61,9 @@ export interface LocalEngine {
   config: Config;
   resources: AwsResources;
   poller: QueuePoller;
+  auth?: BuyerAuth;
+  /** The dev issuer (AUTH_DEV_ISSUER=1), which signs tokens for any buyer. */
+  devIssuer?: DevIssuer;
   /** Run the sweeper now (it also runs on its timer); resolves to the number of reservations expired. */
   sweep(): Promise<number>;
   stop(): Promise<void>;
@@ -60,6 +77,7 @@ export interface LocalEngine {
 export async function startLocalEngine(options: LocalEngineOptions = {}): Promise<LocalEngine> {
   const env = Object.fromEntries(Object.entries(options.env ?? {}).filter(([, v]) => v !== undefined && v !== "")) as Record<string, string>;
   const defaults = loadConfig(env); // refuses a bad setting before anything starts
+  const identity = buyerIdentity(defaults);
   const adminToken = options.adminToken || randomBytes(16).toString("hex");
   const maxReceiveCount = options.maxReceiveCount ?? defaults.MAX_RECEIVE_COUNT;
   const queueSettings = { maxReceiveCount, visibilityTimeoutSeconds: options.visibilityTimeoutSeconds, region: defaults.AWS_REGION };
@@ -89,18 +107,37 @@ export async function startLocalEngine(options: LocalEngineOptions = {}): Promis
       DLQ_URL: resources.dlqUrl,
       ORDERS_TABLE: resources.table,
       MAX_RECEIVE_COUNT: String(maxReceiveCount),
+      ...(identity ? { AUTH_USER_CLAIM: identity.userClaim } : {}),
       ...(resources.sqsEndpoint ? { AWS_ENDPOINT_URL_SQS: resources.sqsEndpoint } : {}),
       ...(resources.dynamoEndpoint ? { AWS_ENDPOINT_URL_DYNAMODB: resources.dynamoEndpoint } : {}),
     });
     await useRuntime(wire(config, { credentials }));
     started.push({ stop: () => useRuntime(undefined) });
 
+    const devIssuer = identity?.dev ? await DevIssuer.create({ audience: identity.audience, userClaim: identity.userClaim }) : undefined;
     const gateway = new LocalGateway(
-      ROUTES.map((route) => ({ method: route.method, path: route.path, handler: HTTP_HANDLERS[route.handler], admin: route.auth === "admin" })),
+      [
+        ...ROUTES.map((route) => ({
+          method: route.method,
+          path: route.path,
+          handler: HTTP_HANDLERS[route.handler],
+          admin: route.auth === "admin",
+          jwt: route.auth === "buyer" && identity !== undefined,
+        })),
+        ...(devIssuer?.routes() ?? []),
+      ],
       adminToken,
     );
+    if (identity && !identity.dev) gateway.useAuthorizer(new JwtAuthorizer({ issuer: identity.issuer, audience: identity.audience, jwks: identity.jwksUrl }));
     const url = await gateway.listen(options.port ?? 3000);
     started.push({ stop: () => gateway.close() });
+    // The dev issuer is the engine's URL, known now; until this line its buyer routes answered 401.
+    let auth: BuyerAuth | undefined = identity;
+    if (devIssuer) {
+      devIssuer.setIssuer(url);
+      auth = { ...identity!, issuer: devIssuer.issuer, audience: devIssuer.audience };
+      gateway.useAuthorizer(new JwtAuthorizer({ issuer: devIssuer.issuer, audience: devIssuer.audience, jwks: devIssuer.jwks() }));
+    }
     const sqs = await sqsClient({ ...config, credentials });
     const poller = new QueuePoller({ sqs, queueUrl: resources.queueUrl, handler: processor, concurrency: options.processorConcurrency ?? 4, region: config.AWS_REGION }).start();
 
@@ -121,6 +158,8 @@ export async function startLocalEngine(options: LocalEngineOptions = {}): Promis
       config,
       resources,
       poller,
+      auth,
+      devIssuer,
       sweep,
       stop() {
         // Order matters: no new requests, then let batches in flight finish, then drop the services.
@@ -140,4 +179,26 @@ export async function startLocalEngine(options: LocalEngineOptions = {}): Promis
     for (const s of started.reverse()) await s.stop().catch(() => undefined);
     throw err;
   }
+}
+
+/**
+ * Buyer identity from the settings: an issuer of tokens (AUTH_JWT_ISSUER and AUTH_JWT_AUDIENCE, AUTH_JWKS_URL
+ * optional) or the engine's own dev issuer (AUTH_DEV_ISSUER=1), or neither. Refuses half a configuration.
+ */
+export function buyerIdentity(config: Config): BuyerAuth | undefined {
+  const audience = (config.AUTH_JWT_AUDIENCE ?? "").split(",").map((a) => a.trim()).filter(Boolean);
+  const userClaim = config.AUTH_USER_CLAIM ?? "sub";
+  if (config.AUTH_DEV_ISSUER === "1") {
+    if (config.AUTH_JWT_ISSUER || config.AUTH_JWKS_URL) {
+      throw new Error("invalid configuration: AUTH_DEV_ISSUER=1 is its own issuer; unset AUTH_JWT_ISSUER and AUTH_JWKS_URL, or AUTH_DEV_ISSUER");
+    }
+    return { issuer: "", audience, userClaim, dev: true }; // the issuer is the engine's URL, once it listens
+  }
+  if (config.AUTH_JWT_ISSUER) {
+    if (!audience.length) throw new Error("invalid configuration: AUTH_JWT_ISSUER needs AUTH_JWT_AUDIENCE (comma-separated audiences a token may name)");
+    return { issuer: config.AUTH_JWT_ISSUER, audience, jwksUrl: config.AUTH_JWKS_URL, userClaim, dev: false };
+  }
+  const stray = (["AUTH_JWT_AUDIENCE", "AUTH_JWKS_URL", "AUTH_USER_CLAIM"] as const).filter((k) => config[k] !== undefined);
+  if (stray.length) throw new Error(`invalid configuration: ${stray.join(", ")} set without AUTH_JWT_ISSUER or AUTH_DEV_ISSUER=1`);
+  return undefined;
 }

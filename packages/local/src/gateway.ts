@@ -1,7 +1,8 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import { randomUUID, timingSafeEqual } from "node:crypto";
-import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context } from "aws-lambda";
+import type { APIGatewayProxyEventV2, APIGatewayProxyEventV2WithJWTAuthorizer, APIGatewayProxyStructuredResultV2, Context } from "aws-lambda";
 import { lambdaContext } from "./lambda-context";
+import type { JwtAuthorizer } from "./jwt";
 
 export type Handler = (event: APIGatewayProxyEventV2, context: Context) => Promise<APIGatewayProxyStructuredResultV2>;
 
@@ -12,6 +13,8 @@ export interface Route {
   handler: Handler;
   /** Stands in for IAM authorization: a bearer token locally. */
   admin?: boolean;
+  /** Stands in for the HTTP API's JWT authorizer: a verified token, its claims passed on as API Gateway does. */
+  jwt?: boolean;
 }
 
 /** The gateway's own limit on a request body; the handlers enforce the API's tighter 16 KiB. */
@@ -25,6 +28,8 @@ export class LocalGateway {
   private readonly server: Server;
   private readonly compiled: { route: Route; pattern: RegExp; names: string[] }[];
   private inFlight = 0;
+  /** Verifies the tokens of the `jwt` routes; until it is set, they answer 401 (closed, never open). */
+  private authorizer: JwtAuthorizer | undefined;
 
   /** @param integrationTimeoutMs the HTTP API's integration limit: 30 s, as on AWS. */
   constructor(
@@ -35,7 +40,12 @@ export class LocalGateway {
     this.compiled = routes.map((route) => {
       const names: string[] = [];
       const pattern = new RegExp(
-        "^" + route.path.replace(/\{([a-z_]+)\}/g, (_m, name: string) => (names.push(name), "([^/]+)")) + "$",
+        "^" +
+          route.path
+            .split(/(\{[a-z_]+\})/)
+            .map((part) => (/^\{[a-z_]+\}$/.test(part) ? (names.push(part.slice(1, -1)), "([^/]+)") : part.replace(/[.*+?^$()|[\]\\]/g, "\\$&")))
+            .join("") +
+          "$",
       );
       return { route, pattern, names };
     });
@@ -46,6 +56,11 @@ export class LocalGateway {
       }),
     );
     this.server.keepAliveTimeout = 5_000;
+  }
+
+  /** The JWT authorizer of the `jwt` routes (buyer identity). */
+  useAuthorizer(authorizer: JwtAuthorizer): void {
+    this.authorizer = authorizer;
   }
 
   async listen(port: number, host = "127.0.0.1"): Promise<string> {
@@ -78,6 +93,16 @@ export class LocalGateway {
       if (route.admin && !this.authorized(req.headers.authorization)) {
         return send(res, { statusCode: 401, body: JSON.stringify({ error: "unauthorized", message: "admin routes need Authorization: Bearer $ADMIN_TOKEN" }) });
       }
+      let authorizer: APIGatewayProxyEventV2WithJWTAuthorizer["requestContext"]["authorizer"] | undefined;
+      if (route.jwt) {
+        const verdict = this.authorizer ? await this.authorizer.authorize(req.headers.authorization) : { ok: false as const, reason: "no authorizer yet" };
+        if (!verdict.ok) {
+          // API Gateway's answer, status and body; the header says why, in its form.
+          const why = `Bearer scope="" error="invalid_token" error_description="${verdict.reason.replace(/[^\x20-\x7e]|"/g, "'")}"`;
+          return send(res, { statusCode: 401, headers: { "www-authenticate": why }, body: JSON.stringify({ message: "Unauthorized" }) });
+        }
+        authorizer = { jwt: { claims: verdict.claims, scopes: verdict.scopes } };
+      }
       let body: string | undefined;
       try {
         body = await readBody(req);
@@ -88,7 +113,7 @@ export class LocalGateway {
       if (body === undefined) return send(res, { statusCode: 413, body: JSON.stringify({ error: "payload_too_large" }) });
       const pathParameters = decodeParameters(names, hit.m!);
       if (!pathParameters) return send(res, { statusCode: 400, body: JSON.stringify({ error: "bad_request", message: "malformed percent-encoding in the path" }) });
-      const event = toEvent(req, url, `${route.method} ${route.path}`, body, pathParameters);
+      const event = toEvent(req, url, `${route.method} ${route.path}`, body, pathParameters, authorizer);
       send(res, await this.invoke(route, event));
     } finally {
       this.inFlight--;
@@ -144,7 +169,14 @@ async function readBody(req: IncomingMessage): Promise<string | undefined> {
   return Buffer.concat(chunks).toString("utf8");
 }
 
-function toEvent(req: IncomingMessage, url: URL, routeKey: string, body: string, pathParameters: Record<string, string>): APIGatewayProxyEventV2 {
+function toEvent(
+  req: IncomingMessage,
+  url: URL,
+  routeKey: string,
+  body: string,
+  pathParameters: Record<string, string>,
+  authorizer?: APIGatewayProxyEventV2WithJWTAuthorizer["requestContext"]["authorizer"],
+): APIGatewayProxyEventV2 {
   const headers: Record<string, string> = {};
   for (const [k, v] of Object.entries(req.headers)) if (v !== undefined) headers[k] = Array.isArray(v) ? v.join(",") : v;
   const now = new Date();
@@ -169,6 +201,7 @@ function toEvent(req: IncomingMessage, url: URL, routeKey: string, body: string,
       stage: "$default",
       time: now.toISOString(),
       timeEpoch: now.getTime(),
+      ...(authorizer ? { authorizer } : {}),
     },
   };
 }

@@ -73,6 +73,23 @@ const EnvSchema = z.object({
   PAYMENT_FAILURE_RATE: z.coerce.number().min(0).max(1).default(0),
   /** Comma-separated user ids whose payments the simulated provider always declines. */
   PAYMENT_DECLINE_USERS: z.string().default(""),
+  /**
+   * Buyer identity. Set: the buyer routes (POST /buy, GET /orders/{request_id}) take the buyer from this claim of
+   * the token the gateway verified (requestContext.authorizer.jwt.claims), and refuse a request that carries none.
+   * Unset: the buyer is the body's user_id, as the caller (a storefront backend) says. The stacks set it when the
+   * stage configures auth.jwt; the local profile sets it ("sub" unless given) when it verifies tokens itself.
+   */
+  AUTH_USER_CLAIM: z.string().regex(/^\S{1,200}$/, "must be a claim name (1-200 characters, no spaces)").optional(),
+  /**
+   * The local profile's JWT authorizer (on AWS, API Gateway's, configured by the stacks): the issuer a token's
+   * `iss` must equal, the audiences its `aud` (or, without `aud`, `client_id`) must name one of (comma-separated),
+   * and its key set (unset: found through the issuer's /.well-known/openid-configuration).
+   */
+  AUTH_JWT_ISSUER: z.url().optional(),
+  AUTH_JWT_AUDIENCE: z.string().optional(),
+  AUTH_JWKS_URL: z.url().optional(),
+  /** "1": the local profile runs a dev issuer of its own (issuer: its URL) and verifies its tokens. Never on AWS. */
+  AUTH_DEV_ISSUER: z.enum(["0", "1"]).default("0"),
   /** Where the Lua scripts are; found beside the bundle (LAMBDA_TASK_ROOT/lua) or the repo's lua/ when unset. */
   LUA_DIR: z.string().optional(),
   /** Set by Lambda. */

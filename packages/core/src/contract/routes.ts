@@ -2,13 +2,12 @@
  * Every HTTP route, declared once. The stacks (stacks/Api.ts), the local gateway (packages/local), the ops CLI,
  * the benchmark and the docs tests read this list; a route added here is served everywhere it has a handler.
  *
- * `handler` names the module under packages/functions/src/http/; `auth` is who may call it: anyone ("public"),
- * or operators ("admin": IAM on AWS, a bearer token in the local profile). Admin routes share one function, and
- * their `name` is the operation it performs.
+ * `handler` names the module under packages/functions/src/http/; `auth` is who may call it (RouteAuth).
+ * Admin routes share one function, and their `name` is the operation it performs.
  */
 export const ROUTES = [
-  { name: "buy", method: "POST", path: "/buy", handler: "buy", auth: "public" },
-  { name: "order", method: "GET", path: "/orders/{request_id}", handler: "order", auth: "public" },
+  { name: "buy", method: "POST", path: "/buy", handler: "buy", auth: "buyer" },
+  { name: "order", method: "GET", path: "/orders/{request_id}", handler: "order", auth: "buyer" },
   { name: "item", method: "GET", path: "/items/{item_id}", handler: "item", auth: "public" },
   { name: "health", method: "GET", path: "/health", handler: "health", auth: "public" },
   { name: "listItems", method: "GET", path: "/admin/items", handler: "admin", auth: "admin" },
@@ -16,7 +15,14 @@ export const ROUTES = [
   { name: "getItem", method: "GET", path: "/admin/items/{item_id}", handler: "admin", auth: "admin" },
   { name: "reconcile", method: "POST", path: "/admin/items/{item_id}/reconcile", handler: "admin", auth: "admin" },
   { name: "report", method: "GET", path: "/admin/items/{item_id}/report", handler: "admin", auth: "admin" },
-] as const;
+] as const satisfies readonly { name: string; method: string; path: string; handler: string; auth: RouteAuth }[];
+
+/**
+ * Who may call a route: anyone ("public"); a buyer ("buyer": anyone too, unless the stage configures buyer identity,
+ * then a verified JWT, API Gateway's JWT authorizer on AWS and the local gateway's in the local profile); or
+ * operators ("admin": IAM on AWS, a bearer token in the local profile).
+ */
+export type RouteAuth = "public" | "buyer" | "admin";
 
 export type Route = (typeof ROUTES)[number];
 export type RouteName = Route["name"];

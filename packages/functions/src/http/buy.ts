@@ -15,6 +15,9 @@ await initClients("sqs", "dynamodb");
 
 const statusUrl = (requestId: string) => pathOf("order", { request_id: requestId });
 
+/** With buyer identity on, the token names the buyer: the body may leave user_id out, or must repeat it exactly. */
+const IdentifiedRequest = Order.Request.extend({ user_id: Order.id.optional() });
+
 /** POST /buy: parse, Buy.place, and the outcome as HTTP. */
 export async function buy(event: Http.Event): Promise<Http.Result> {
   const correlation = Http.correlationId(event);
@@ -31,7 +34,24 @@ export async function buy(event: Http.Event): Promise<Http.Result> {
     return result;
   };
   try {
-    const order = Http.parseBody(event, Order.Request);
+    const who = Http.buyer(event, runtime().config.AUTH_USER_CLAIM);
+    const unidentified = Http.unidentified(who, correlation);
+    if (unidentified) return unidentified;
+    let order: Order.Request;
+    if (who.kind === "user") {
+      const body = Http.parseBody(event, IdentifiedRequest);
+      if (body.user_id !== undefined && body.user_id !== who.userId) {
+        log.warn("user_id in the body is not the token's user", { request_id: body.request_id });
+        return Http.reply(403, {
+          error: "user_mismatch",
+          message: "user_id in the body is not the user the token names: leave it out, or send the token's",
+          correlation_id: correlation,
+        });
+      }
+      order = { ...body, user_id: who.userId };
+    } else {
+      order = Http.parseBody(event, Order.Request);
+    }
     itemId = order.item_id;
     const outcome = await Buy.place(order, runtime(), correlation);
     const base = { correlation_id: correlation };

@@ -1,7 +1,12 @@
 import { randomUUID } from "node:crypto";
-import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from "aws-lambda";
+import type {
+  APIGatewayEventRequestContextJWTAuthorizer,
+  APIGatewayProxyEventV2,
+  APIGatewayProxyStructuredResultV2,
+} from "aws-lambda";
 import type * as z from "zod";
 import { CircuitOpenError, type DependencyUnavailableError, ValidationError } from "@flash/core/domain/errors";
+import { Order } from "@flash/core/domain/order";
 
 /** HTTP plumbing shared by the API handlers: bodies, field errors, correlation ids, JSON replies. */
 export namespace Http {
@@ -56,6 +61,48 @@ export namespace Http {
 
   export function tooLarge(correlation: string): Result {
     return reply(413, { error: "payload_too_large", message: `body must be at most ${MAX_BODY_BYTES} bytes`, correlation_id: correlation });
+  }
+
+  /**
+   * Who is buying, as the gateway established it. With buyer identity on (`userClaim`: AUTH_USER_CLAIM), the gateway
+   * (API Gateway's JWT authorizer, or the local gateway standing in for it) verified a token and put its claims in
+   * requestContext.authorizer.jwt.claims; the buyer is the value of that claim. Off, anyone may call, and the body's
+   * user_id names the buyer.
+   */
+  export type Buyer =
+    | { kind: "anyone" }
+    | { kind: "user"; userId: string }
+    /** Identity is on but no verified claims reached the function: answered as the gateway answers a bad token. */
+    | { kind: "unauthenticated" }
+    /** A verified token whose user claim is missing or is not a valid user id. */
+    | { kind: "unusable_claim"; claim: string };
+
+  export function buyer(event: Event, userClaim: string | undefined): Buyer {
+    if (userClaim === undefined) return { kind: "anyone" };
+    const authorizer = (event.requestContext as { authorizer?: Partial<APIGatewayEventRequestContextJWTAuthorizer> } | undefined)?.authorizer;
+    const claims = authorizer?.jwt?.claims;
+    if (!claims || typeof claims !== "object") return { kind: "unauthenticated" };
+    const value = Object.hasOwn(claims, userClaim) ? claims[userClaim] : undefined;
+    const userId = typeof value === "string" || typeof value === "number" ? String(value) : undefined;
+    return userId !== undefined && Order.id.safeParse(userId).success ? { kind: "user", userId } : { kind: "unusable_claim", claim: userClaim };
+  }
+
+  /** What API Gateway answers for a missing or invalid token: the same status and body, so no client can tell. */
+  export function unauthorized(): Result {
+    return reply(401, { message: "Unauthorized" });
+  }
+
+  /** 401 or 403 for a buyer that cannot be identified; undefined for a buyer who can. */
+  export function unidentified(who: Buyer, correlation: string): Result | undefined {
+    if (who.kind === "unauthenticated") return unauthorized();
+    if (who.kind === "unusable_claim") {
+      return reply(403, {
+        error: "invalid_user_claim",
+        message: `the token's ${who.claim} claim is missing or is not a valid user id (1-100 characters of A-Z a-z 0-9 _ -)`,
+        correlation_id: correlation,
+      });
+    }
+    return undefined;
   }
 
   /** 503 with Retry-After; it names the dependency that is unavailable, which is safe to say. */
