@@ -25,6 +25,7 @@ const engine = await startLocalEngine({
   adminToken: env.ADMIN_TOKEN,
   redisUrl: env.REDIS_URL || undefined,
   sweepIntervalMs: Number(env.SWEEP_INTERVAL_SECONDS ?? 60) * 1000,
+  storefront: { items: (env.STOREFRONT_ITEMS ?? "").split(",").map((s) => s.trim()).filter(Boolean) },
   env,
 });
 const { config, resources } = engine;
@@ -47,6 +48,7 @@ const cli: Record<string, string | undefined> = {
 console.log(
   [
     `flash-sale engine listening on ${engine.url}`,
+    `storefront: ${engine.url}/ (items from ?items=sku-1,sku-2 or STOREFRONT_ITEMS)`,
     `admin token: ${engine.adminToken}${env.ADMIN_TOKEN ? " (from ADMIN_TOKEN)" : " (generated; set ADMIN_TOKEN to choose one)"}`,
     `redis: ${engine.redisUrl}  queue: ${resources.queueUrl}  table: ${resources.table}`,
     "",

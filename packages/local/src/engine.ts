@@ -1,4 +1,7 @@
 import { randomBytes } from "node:crypto";
+import { existsSync } from "node:fs";
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
 import { loadConfig, type Config } from "@flash/core/contract/environment";
 import { ROUTES, type HandlerName } from "@flash/core/contract/routes";
 import { sqsClient } from "@flash/core/adapters/sqs/queue";
@@ -9,7 +12,7 @@ import { handler as health } from "@flash/functions/http/health";
 import { handler as admin } from "@flash/functions/http/admin";
 import { handler as processor } from "@flash/functions/queue/processor";
 import { handler as sweeper } from "@flash/functions/schedule/sweeper";
-import { LocalGateway, type Handler } from "./gateway";
+import { LocalGateway, type Handler, type StaticSite } from "./gateway";
 import { lambdaContext } from "./lambda-context";
 import { QueuePoller } from "./queue-poller";
 import { startRedisServer, type RedisServer } from "./redis-server";
@@ -37,6 +40,11 @@ export interface LocalEngineOptions {
    * instead of starting the in-process stand-ins.
    */
   env?: Record<string, string | undefined>;
+  /**
+   * The storefront (storefront/ at the repository root) at `/`, beside the API: on by default; false turns it off.
+   * `items` are the items the page shows when its address names none (`?items=...`); default sku-1.
+   */
+  storefront?: false | { items?: string[] };
 }
 
 export interface LocalEngine {
@@ -97,6 +105,8 @@ export async function startLocalEngine(options: LocalEngineOptions = {}): Promis
     const gateway = new LocalGateway(
       ROUTES.map((route) => ({ method: route.method, path: route.path, handler: HTTP_HANDLERS[route.handler], admin: route.auth === "admin" })),
       adminToken,
+      undefined,
+      options.storefront === false ? undefined : storefrontSite(env, options.storefront?.items),
     );
     const url = await gateway.listen(options.port ?? 3000);
     started.push({ stop: () => gateway.close() });
@@ -139,4 +149,24 @@ export async function startLocalEngine(options: LocalEngineOptions = {}): Promis
     for (const s of started.reverse()) await s.stop().catch(() => undefined);
     throw err;
   }
+}
+
+/** The storefront's folder: storefront/ at the repository root (this file is packages/local/src/engine.ts). */
+export function storefrontDir(): string | undefined {
+  for (let dir = dirname(fileURLToPath(import.meta.url)), i = 0; i < 5; dir = dirname(dir), i++) {
+    if (existsSync(join(dir, "storefront", "index.html"))) return join(dir, "storefront");
+  }
+  return undefined;
+}
+
+/**
+ * The storefront as the local gateway serves it: its files, and a /config.js of its own in place of the one the AWS
+ * deploy fills in. The API is this same origin (apiUrl ""); identity is on when the dev issuer is (AUTH_DEV_ISSUER).
+ */
+function storefrontSite(env: Record<string, string>, items: string[] | undefined): StaticSite | undefined {
+  const dir = storefrontDir();
+  if (!dir) return undefined;
+  const auth = ["1", "true"].includes((env.AUTH_DEV_ISSUER ?? "").toLowerCase());
+  const config = { apiUrl: "", auth, items: items?.length ? items : ["sku-1"] };
+  return { dir, generated: { "/config.js": () => `window.STOREFRONT_CONFIG = ${JSON.stringify(config)};\n` } };
 }
