@@ -2,7 +2,7 @@ import { Api as SstApi, use, type StackContext, type Function as SstFunction } f
 import * as iam from "aws-cdk-lib/aws-iam";
 import type { CfnRoute } from "aws-cdk-lib/aws-apigatewayv2";
 import { NagSuppressions } from "cdk-nag";
-import { getStageConfig } from "./config.js";
+import { apiCorsOrigins, getStageConfig } from "./config.js";
 import { createFunction, handlerPath } from "./functions.js";
 import { Orders } from "./Orders.js";
 import { ORDERS_TABLE } from "@flash/core/contract/resources";
@@ -101,9 +101,13 @@ export function Api({ stack, app }: StackContext): ApiOutputs {
 
   const api = new SstApi(stack, "Api", {
     cors: {
-      allowOrigins: config.api.corsOrigins,
+      // api.corsOrigins and this stage's storefront (stacks/Storefront.ts)
+      allowOrigins: apiCorsOrigins(config),
       allowMethods: ["GET", "POST"],
-      allowHeaders: ["content-type"],
+      // authorization: a signed-in buyer's bearer token (buyer identity)
+      allowHeaders: ["content-type", "authorization"],
+      // the storefront says how long to wait after a 429, a 503 or a sale that has not started yet
+      exposeHeaders: ["retry-after"],
       maxAge: "1 hour",
     },
     accessLog: { retention: config.logRetention, format: ACCESS_LOG_FORMAT },
