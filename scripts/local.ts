@@ -54,6 +54,7 @@ try {
     adminToken: env.ADMIN_TOKEN || undefined, // empty is unset: a token is generated
     redisUrl: env.REDIS_URL || undefined,
     sweepIntervalMs: sweepSeconds * 1000,
+    storefront: { items: (env.STOREFRONT_ITEMS ?? "").split(",").map((s) => s.trim()).filter(Boolean) },
     env,
   });
 } catch (err) {
@@ -92,6 +93,7 @@ const cli: Record<string, string | undefined> = {
 console.log(
   [
     `flash-sale engine listening on ${engine.url}`,
+    `storefront: ${engine.url}/ (items from ?items=sku-1,sku-2 or STOREFRONT_ITEMS)`,
     `admin token: ${engine.adminToken}${env.ADMIN_TOKEN ? " (from ADMIN_TOKEN)" : " (generated; set ADMIN_TOKEN to choose one)"}`,
     `redis: ${engine.redisUrl}  queue: ${resources.queueUrl}  table: ${resources.table}`,
     engine.auth

@@ -2,7 +2,7 @@ import { Api as SstApi, use, type StackContext, type Function as SstFunction } f
 import * as iam from "aws-cdk-lib/aws-iam";
 import type { CfnRoute } from "aws-cdk-lib/aws-apigatewayv2";
 import { NagSuppressions } from "cdk-nag";
-import { getStageConfig, resolveBuyerJwt } from "./config.js";
+import { apiCorsOrigins, getStageConfig, resolveBuyerJwt } from "./config.js";
 import { createFunction, handlerPath } from "./functions.js";
 import { Orders } from "./Orders.js";
 import { ORDERS_TABLE } from "@flash/core/contract/resources";
@@ -117,10 +117,13 @@ export function Api({ stack, app }: StackContext): ApiOutputs {
 
   const api = new SstApi(stack, "Api", {
     cors: {
-      allowOrigins: config.api.corsOrigins,
+      // api.corsOrigins and this stage's storefront (stacks/Storefront.ts)
+      allowOrigins: apiCorsOrigins(config),
       allowMethods: ["GET", "POST"],
       // A browser sends the buyer's token in Authorization, which a preflight must allow.
       allowHeaders: buyerJwt ? ["content-type", "authorization"] : ["content-type"],
+      // the storefront says how long to wait after a 429, a 503 or a sale that has not started yet
+      exposeHeaders: ["retry-after"],
       maxAge: "1 hour",
     },
     accessLog: { retention: config.logRetention, format: ACCESS_LOG_FORMAT },

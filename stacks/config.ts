@@ -161,8 +161,37 @@ export interface StageConfig {
     /** Default route throttling of the HTTP API $default stage; within accountQuotas.apiRatePerSecond / apiBurst. */
     throttleRate: number;
     throttleBurst: number;
-    /** Storefront origins allowed by CORS. */
+    /**
+     * Origins of other storefronts allowed by CORS (a shop of your own calling the API). This app's own storefront
+     * adds its origins from `storefront` (see apiCorsOrigins).
+     */
     corsOrigins: string[];
+  };
+
+  /** The storefront (storefront/): an SST StaticSite, S3 + CloudFront (stacks/Storefront.ts). */
+  storefront: {
+    /**
+     * Deploy it with the stage. Off on throwaway stages: `sst remove` could not delete its bucket with the files in
+     * it, and CDK's auto-delete needs wildcard S3 actions, which this app grants nowhere. `npm start` serves the same
+     * page locally.
+     */
+    enabled: boolean;
+    /**
+     * A custom domain in Route 53 (e.g. "shop.example.com"): certificate and DNS records are made at deploy, and its
+     * https origin is allowed by the API's CORS by itself. Unset: the site is at its CloudFront URL.
+     */
+    domain?: string;
+    /**
+     * More origins the storefront is served from, allowed by the API's CORS: put the StorefrontUrl output here
+     * (https://dxxxxxxxx.cloudfront.net, no trailing slash) once the first deploy has printed it, and deploy again.
+     */
+    allowedOrigins: string[];
+    /** The items the page shows when its address names none (`?items=sku-1,sku-2`). */
+    items: string[];
+    /** The page signs buyers in before they buy (buyer identity, JWT): off until the stage has an issuer. */
+    auth: boolean;
+    /** CloudFront and S3 server access logs to a log bucket of the stage (kept for logRetention). */
+    accessLogs: boolean;
   };
 
   alarms: {
@@ -235,6 +264,7 @@ export const defaultConfig: StageConfig = {
     throttleBurst: 200,
     corsOrigins: ["http://localhost:3000", "http://localhost:5173"],
   },
+  storefront: { enabled: false, allowedOrigins: [], items: ["sku-1"], auth: false, accessLogs: false },
   alarms: {
     emails: [],
     requireEmails: false,
@@ -268,6 +298,9 @@ export const stagingConfig: StageConfig = {
     throttleBurst: 1_000,
     corsOrigins: ["https://staging.shop.example.com"],
   },
+  // domain: e.g. "staging.shop.example.com" (a hosted zone in this account); or, after the first deploy, the
+  // StorefrontUrl output in allowedOrigins.
+  storefront: { ...defaultConfig.storefront, enabled: true },
   alarms: {
     ...defaultConfig.alarms,
     // none by default: set ALARM_EMAILS when deploying staging to get the alarms by email
@@ -299,6 +332,7 @@ export const productionConfig: StageConfig = {
     throttleBurst: 5_000,
     corsOrigins: ["https://shop.example.com", "https://www.shop.example.com"],
   },
+  storefront: { ...defaultConfig.storefront, enabled: true, accessLogs: true },
   alarms: {
     ...defaultConfig.alarms,
     // From ALARM_EMAILS at deploy time (or list them here); the synth refuses production without any.
@@ -337,6 +371,18 @@ export function queueAgeAlarmSeconds(c: StageConfig): number {
 export function queueRetrySpanSeconds(c: StageConfig): number {
   return c.processor.timeoutSeconds * VISIBILITY_TIMEOUT_FACTOR * c.queue.maxReceiveCount;
 }
+
+/**
+ * The origins the API's CORS allows: `api.corsOrigins`, the storefront's custom domain (https) when it has one, and
+ * `storefront.allowedOrigins`; each once.
+ */
+export function apiCorsOrigins(c: StageConfig): string[] {
+  const site = c.storefront.enabled && c.storefront.domain ? [`https://${c.storefront.domain}`] : [];
+  return [...new Set([...c.api.corsOrigins, ...site, ...c.storefront.allowedOrigins])];
+}
+
+/** A CORS origin is scheme://host[:port] and nothing else: a path or a trailing slash never matches a browser's Origin. */
+const ORIGIN = /^https?:\/\/[A-Za-z0-9.-]+(:\d{1,5})?$/;
 
 /** Concurrency the stage reserves in the account: the processor's and the sweeper's. */
 export function reservedConcurrency(c: StageConfig): number {
@@ -490,6 +536,14 @@ export function validateStageConfig(stage: string, c: StageConfig): void {
       `(accountQuotas.apiBurst = ${q.apiBurst}, shared by every API in the region): request a quota increase first`,
   );
   check(c.api.corsOrigins.length > 0, "api.corsOrigins must not be empty");
+  for (const origin of [...c.api.corsOrigins, ...c.storefront.allowedOrigins]) {
+    check(ORIGIN.test(origin), `CORS origin "${origin}" must be scheme://host[:port], with no path and no trailing slash`);
+  }
+  check(
+    c.storefront.domain === undefined || /^[a-z0-9.-]+\.[a-z]{2,}$/i.test(c.storefront.domain),
+    `storefront.domain "${c.storefront.domain}" must be a host name (no scheme, no path)`,
+  );
+  for (const item of c.storefront.items) check(/^[A-Za-z0-9_-]{1,100}$/.test(item), `storefront.items: "${item}" is not an item id`);
   check(c.app.paymentFailureRate >= 0 && c.app.paymentFailureRate <= 1, "app.paymentFailureRate must be 0..1");
   if (c.auth?.jwt) errors.push(...jwtProblems(c.auth.jwt, "auth.jwt"));
   if (errors.length) throw new Error(`invalid stage config for "${stage}": ${errors.join("; ")}`);

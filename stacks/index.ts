@@ -8,8 +8,9 @@ import { Orders } from "./Orders.js";
 import { Api } from "./Api.js";
 import { Processor } from "./Processor.js";
 import { Monitoring } from "./Monitoring.js";
+import { Storefront } from "./Storefront.js";
 
-export { Network, Cache, Orders, Api, Processor, Monitoring };
+export { Network, Cache, Orders, Api, Processor, Monitoring, Storefront };
 
 /**
  * Registers every stack of the app. Shared by sst.config.ts, scripts/synth.ts and the
@@ -27,6 +28,7 @@ export function registerStacks(app: App): void {
   app.setDefaultFunctionProps(defaultFunctionProps());
 
   app.stack(Network).stack(Cache).stack(Orders).stack(Api).stack(Processor).stack(Monitoring);
+  if (config.storefront.enabled) app.stack(Storefront);
 
   // SST adds a custom-resource handler function to every stack (sst/constructs/Stack.js); its runtime, role and
   // settings are SST's, not ours to change.

@@ -6,6 +6,7 @@ import * as sqs from "aws-cdk-lib/aws-sqs";
 import { AwsSolutionsChecks, ServerlessChecks } from "cdk-nag";
 import {
   AWS_DEFAULT_QUOTAS,
+  apiCorsOrigins,
   getStageConfig,
   productionConfig,
   stagingConfig,
@@ -17,6 +18,7 @@ import {
 } from "../../stacks/config.js";
 import { ACCESS_LOG_FORMAT } from "../../stacks/Api.js";
 import { ENI_ACTIONS_DENIED_TO_CODE } from "../../stacks/functions.js";
+import { STOREFRONT_PATH } from "../../stacks/Storefront.js";
 import { allStatements, asArray, flat, nagFindings, refersTo, ROOT, synth, type Synth, type Resource } from "./synth.js";
 import { importAsOnLambda } from "../../bench/lambda-import.js";
 
@@ -410,13 +412,39 @@ describe("HTTP API", () => {
     }
   });
 
-  it("limits CORS to the storefront origins", () => {
+  it("limits CORS to the storefront origins and shows Retry-After (Authorization only with buyer identity: buyer-identity.test.ts)", () => {
     const api = one(staging, "AWS::ApiGatewayV2::Api");
     expect(api.resource.Properties.ProtocolType).toBe("HTTP");
-    expect(api.resource.Properties.CorsConfiguration.AllowOrigins).toEqual(stagingConfig.api.corsOrigins);
-    expect(api.resource.Properties.CorsConfiguration.AllowOrigins).not.toContain("*");
+    const cors = api.resource.Properties.CorsConfiguration;
+    expect(cors.AllowOrigins).toEqual(apiCorsOrigins(stagingConfig));
+    expect(cors.AllowOrigins).not.toContain("*");
+    expect(cors.AllowMethods.sort()).toEqual(["GET", "POST"]);
+    expect(cors.AllowHeaders.sort()).toEqual(["content-type"]);
+    expect(cors.ExposeHeaders).toEqual(["retry-after"]);
     const prod = one(production, "AWS::ApiGatewayV2::Api");
-    expect(prod.resource.Properties.CorsConfiguration.AllowOrigins).toEqual(productionConfig.api.corsOrigins);
+    expect(prod.resource.Properties.CorsConfiguration.AllowOrigins).toEqual(apiCorsOrigins(productionConfig));
+  });
+
+  it("allows the storefront's origins from the stage config: its custom domain by itself, the others once listed", () => {
+    expect(apiCorsOrigins(stagingConfig)).toEqual(stagingConfig.api.corsOrigins); // no domain, no origin listed yet
+    const withSite: StageConfig = {
+      ...stagingConfig,
+      storefront: { ...stagingConfig.storefront, domain: "staging.shop.flashsale.dev", allowedOrigins: ["https://d111111abcdef8.cloudfront.net"] },
+    };
+    expect(apiCorsOrigins(withSite)).toEqual([
+      ...stagingConfig.api.corsOrigins,
+      "https://staging.shop.flashsale.dev",
+      "https://d111111abcdef8.cloudfront.net",
+    ]);
+    // each origin once; a stage without a storefront adds nothing for its domain
+    const twice = { ...withSite, storefront: { ...withSite.storefront, allowedOrigins: [...stagingConfig.api.corsOrigins] } };
+    expect(apiCorsOrigins(twice)).toEqual([...stagingConfig.api.corsOrigins, "https://staging.shop.flashsale.dev"]);
+    expect(apiCorsOrigins({ ...withSite, storefront: { ...withSite.storefront, enabled: false } })).not.toContain("https://staging.shop.flashsale.dev");
+    // what a browser sends as Origin: no path, no trailing slash (the StorefrontUrl output has none)
+    const slash = { ...stagingConfig, storefront: { ...stagingConfig.storefront, allowedOrigins: ["https://d111111abcdef8.cloudfront.net/"] } };
+    expect(() => validateForTest("staging", slash)).toThrow(/CORS origin "https:\/\/d111111abcdef8.cloudfront.net\/" must be scheme:\/\/host\[:port\]/);
+    const url = { ...stagingConfig, storefront: { ...stagingConfig.storefront, domain: "https://shop.flashsale.dev" } };
+    expect(() => validateForTest("staging", url)).toThrow(/storefront.domain .* must be a host name/);
   });
 
   it("writes access logs and throttles the default stage per stage", () => {
@@ -1114,12 +1142,104 @@ describe("cdk-nag (AwsSolutionsChecks + ServerlessChecks)", () => {
 });
 
 describe("outputs", () => {
-  it("exports ApiUrl, QueueUrl, DlqUrl, OrdersTable, DashboardUrl, AlarmTopicArn", () => {
+  it("exports ApiUrl, QueueUrl, DlqUrl, OrdersTable, DashboardUrl, AlarmTopicArn, StorefrontUrl", () => {
     const outputs = Object.values(staging.stacks).flatMap((s) => Object.keys(s.json.Outputs ?? {}));
-    for (const name of ["ApiUrl", "QueueUrl", "DlqUrl", "OrdersTable", "DashboardUrl", "AlarmTopicArn"]) {
+    for (const name of ["ApiUrl", "QueueUrl", "DlqUrl", "OrdersTable", "DashboardUrl", "AlarmTopicArn", "StorefrontUrl"]) {
       expect(outputs, name).toContain(name);
     }
     const dashboardUrl = staging.stacks.Monitoring.json.Outputs!.DashboardUrl.Value;
     expect(flat(dashboardUrl)).toContain("#dashboards/dashboard/staging-flash-sale-dashboard");
+  });
+});
+
+describe("storefront (SST StaticSite)", () => {
+  const resourcesOf = (s: Synth) => s.stacks.Storefront!.json.Resources;
+  const ofType = (s: Synth, type: string) => Object.entries(resourcesOf(s)).filter(([, r]) => r.Type === type);
+  const uploader = (s: Synth) => {
+    const found = ofType(s, "Custom::S3Uploader");
+    expect(found).toHaveLength(1);
+    return found[0]![1].Properties;
+  };
+
+  it("is deployed with staging and production, not with throwaway stages (their bucket could not be removed)", () => {
+    expect(staging.stacks.Storefront?.name).toBe("staging-flash-sale-Storefront");
+    expect(production.stacks.Storefront?.name).toBe("production-flash-sale-Storefront");
+    expect(ephemeral.stacks.Storefront).toBeUndefined();
+    expect(defaultConfig.storefront.enabled).toBe(false);
+  });
+
+  it("serves storefront/ from a private, TLS-only bucket through CloudFront (HTTPS, origin access control)", () => {
+    const buckets = ofType(staging, "AWS::S3::Bucket");
+    expect(buckets).toHaveLength(1); // no log bucket on staging (storefront.accessLogs)
+    const [bucketId, bucket] = buckets[0]!;
+    expect(bucket.Properties.PublicAccessBlockConfiguration).toEqual({
+      BlockPublicAcls: true,
+      BlockPublicPolicy: true,
+      IgnorePublicAcls: true,
+      RestrictPublicBuckets: true,
+    });
+    expect(bucket.Properties.BucketEncryption.ServerSideEncryptionConfiguration[0].ServerSideEncryptionByDefault.SSEAlgorithm).toBe("AES256");
+    expect(bucket.DeletionPolicy).toBe("Retain"); // like the stage's other data: sst remove leaves it
+    const [, policy] = ofType(staging, "AWS::S3::BucketPolicy")[0]!;
+    const statements = policy.Properties.PolicyDocument.Statement as any[];
+    expect(statements.find((st) => st.Effect === "Deny")).toMatchObject({ Action: "s3:*", Condition: { Bool: { "aws:SecureTransport": "false" } } });
+    // readable by this distribution only
+    const allows = statements.filter((st) => st.Effect === "Allow");
+    expect(allows).toHaveLength(1);
+    expect(allows[0]).toMatchObject({ Action: "s3:GetObject", Principal: { Service: "cloudfront.amazonaws.com" } });
+    expect(flat(allows[0].Condition.StringEquals["AWS:SourceArn"])).toContain("StorefrontDistribution");
+
+    const [, distribution] = ofType(staging, "AWS::CloudFront::Distribution")[0]!;
+    const d = distribution.Properties.DistributionConfig;
+    expect(d.DefaultRootObject).toBe("index.html");
+    expect(d.DefaultCacheBehavior.ViewerProtocolPolicy).toBe("redirect-to-https");
+    expect(d.Origins).toHaveLength(1);
+    expect(flat(d.Origins[0].DomainName)).toContain(bucketId);
+    expect(d.Origins[0].OriginAccessControlId).toBeDefined();
+    expect(d.Origins[0].S3OriginConfig.OriginAccessIdentity).toBe("");
+    expect(ofType(staging, "AWS::CloudFront::CloudFrontOriginAccessIdentity")).toHaveLength(0);
+  });
+
+  it("uploads exactly the files of storefront/, with the API's URL and the stage's settings written into config.js", () => {
+    const props = uploader(staging);
+    // the file list SST uploads (and purges everything else by): the site folder as it is
+    const listed = fs.readFileSync(path.join(staging.outdir, `asset.${props.filenames.objectKey.split(".")[0]}`), "utf8").split("\n").sort();
+    expect(listed).toEqual(fs.readdirSync(path.join(ROOT, STOREFRONT_PATH)).sort());
+    expect(listed).toEqual(["app.js", "config.js", "favicon.svg", "index.html", "outcomes.js", "style.css"]);
+    const zip = props.sources[0].objectKey as string;
+    expect(fs.existsSync(path.join(staging.outdir, `asset.${zip}`))).toBe(true);
+
+    // config.js holds the placeholders the deploy replaces
+    const template = fs.readFileSync(path.join(ROOT, STOREFRONT_PATH, "config.js"), "utf8");
+    for (const placeholder of ["{{ API_URL }}", "{{ STOREFRONT_AUTH }}", "{{ STOREFRONT_ITEMS }}"]) expect(template).toContain(placeholder);
+    const replace = (search: string) => (props.replaceValues as any[]).filter((r) => r.search === search);
+    const apiUrl = replace("{{ API_URL }}");
+    expect(apiUrl.map((r) => r.files).sort()).toEqual(["**/*.html", "**/*.js"]);
+    for (const r of apiUrl) expect(r.replace).toEqual({ "Fn::ImportValue": expect.stringMatching(/^staging-flash-sale-Api:.*ApiEndpoint/) });
+    expect(replace("{{ STOREFRONT_AUTH }}")).toEqual([{ files: "config.js", search: "{{ STOREFRONT_AUTH }}", replace: String(stagingConfig.storefront.auth) }]);
+    expect(replace("{{ STOREFRONT_ITEMS }}")).toEqual([{ files: "config.js", search: "{{ STOREFRONT_ITEMS }}", replace: stagingConfig.storefront.items.join(",") }]);
+
+    // no file is cached for a year: the names carry no content hash (the last matching option wins)
+    const last = (props.fileOptions as any[]).at(-1);
+    expect(last).toEqual({ files: ["**/*.js", "**/*.css"], cacheControl: "max-age=0,no-cache,no-store,must-revalidate" });
+    // and each deploy invalidates CloudFront's copies
+    expect(ofType(staging, "Custom::CloudFrontInvalidator")).toHaveLength(1);
+  });
+
+  it("outputs its URL as StorefrontUrl: the distribution's https address", () => {
+    const url = staging.stacks.Storefront!.json.Outputs!.StorefrontUrl.Value;
+    expect(url).toEqual({ "Fn::Join": ["", ["https://", { "Fn::GetAtt": [expect.stringMatching(/^StorefrontDistribution/), "DomainName"] }]] });
+  });
+
+  it("logs CloudFront and S3 access to a retained log bucket on production (storefront.accessLogs), kept for logRetention", () => {
+    expect(productionConfig.storefront.accessLogs).toBe(true);
+    const buckets = Object.fromEntries(ofType(production, "AWS::S3::Bucket"));
+    const logsId = Object.keys(buckets).find((id) => id.startsWith("StorefrontLogs"))!;
+    const filesId = Object.keys(buckets).find((id) => id.startsWith("StorefrontFiles"))!;
+    expect(buckets[logsId].DeletionPolicy).toBe("Retain");
+    expect(buckets[logsId].Properties.LifecycleConfiguration.Rules).toEqual([{ ExpirationInDays: 30, Status: "Enabled" }]); // one_month
+    expect(buckets[filesId].Properties.LoggingConfiguration).toEqual({ DestinationBucketName: { Ref: logsId }, LogFilePrefix: "s3/" });
+    const [, distribution] = ofType(production, "AWS::CloudFront::Distribution")[0]!;
+    expect(distribution.Properties.DistributionConfig.Logging).toEqual({ Bucket: { "Fn::GetAtt": [logsId, "RegionalDomainName"] }, Prefix: "cloudfront/" });
   });
 });

@@ -1,4 +1,7 @@
 import { randomBytes } from "node:crypto";
+import { existsSync } from "node:fs";
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
 import { loadConfig, type Config } from "@flash/core/contract/environment";
 import { ROUTES, type HandlerName } from "@flash/core/contract/routes";
 import { sqsClient } from "@flash/core/adapters/sqs/queue";
@@ -10,7 +13,7 @@ import { handler as item } from "@flash/functions/http/item";
 import { handler as admin } from "@flash/functions/http/admin";
 import { handler as processor } from "@flash/functions/queue/processor";
 import { handler as sweeper } from "@flash/functions/schedule/sweeper";
-import { LocalGateway, type Handler } from "./gateway";
+import { LocalGateway, type Handler, type StaticSite } from "./gateway";
 import { DevIssuer } from "./dev-issuer";
 import { JwtAuthorizer } from "./jwt";
 import { lambdaContext } from "./lambda-context";
@@ -41,6 +44,11 @@ export interface LocalEngineOptions {
    * AUTH_DEV_ISSUER=1 turn buyer identity on: the gateway verifies tokens as API Gateway's JWT authorizer does.
    */
   env?: Record<string, string | undefined>;
+  /**
+   * The storefront (storefront/ at the repository root) at `/`, beside the API: on by default; false turns it off.
+   * `items` are the items the page shows when its address names none (`?items=...`); default sku-1.
+   */
+  storefront?: false | { items?: string[] };
 }
 
 /** Buyer identity as this engine runs it; undefined when it is off (the body's user_id names the buyer). */
@@ -127,6 +135,8 @@ export async function startLocalEngine(options: LocalEngineOptions = {}): Promis
         ...(devIssuer?.routes() ?? []),
       ],
       adminToken,
+      undefined,
+      options.storefront === false ? undefined : storefrontSite(env, options.storefront?.items),
     );
     if (identity && !identity.dev) gateway.useAuthorizer(new JwtAuthorizer({ issuer: identity.issuer, audience: identity.audience, jwks: identity.jwksUrl }));
     const url = await gateway.listen(options.port ?? 3000);
@@ -201,4 +211,24 @@ export function buyerIdentity(config: Config): BuyerAuth | undefined {
   const stray = (["AUTH_JWT_AUDIENCE", "AUTH_JWKS_URL", "AUTH_USER_CLAIM"] as const).filter((k) => config[k] !== undefined);
   if (stray.length) throw new Error(`invalid configuration: ${stray.join(", ")} set without AUTH_JWT_ISSUER or AUTH_DEV_ISSUER=1`);
   return undefined;
+}
+
+/** The storefront's folder: storefront/ at the repository root (this file is packages/local/src/engine.ts). */
+export function storefrontDir(): string | undefined {
+  for (let dir = dirname(fileURLToPath(import.meta.url)), i = 0; i < 5; dir = dirname(dir), i++) {
+    if (existsSync(join(dir, "storefront", "index.html"))) return join(dir, "storefront");
+  }
+  return undefined;
+}
+
+/**
+ * The storefront as the local gateway serves it: its files, and a /config.js of its own in place of the one the AWS
+ * deploy fills in. The API is this same origin (apiUrl ""); identity is on when the dev issuer is (AUTH_DEV_ISSUER).
+ */
+function storefrontSite(env: Record<string, string>, items: string[] | undefined): StaticSite | undefined {
+  const dir = storefrontDir();
+  if (!dir) return undefined;
+  const auth = ["1", "true"].includes((env.AUTH_DEV_ISSUER ?? "").toLowerCase());
+  const config = { apiUrl: "", auth, items: items?.length ? items : ["sku-1"] };
+  return { dir, generated: { "/config.js": () => `window.STOREFRONT_CONFIG = ${JSON.stringify(config)};\n` } };
 }

@@ -1,5 +1,7 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import { randomUUID, timingSafeEqual } from "node:crypto";
+import { readdirSync, readFileSync, statSync } from "node:fs";
+import { extname, join } from "node:path";
 import type { APIGatewayProxyEventV2, APIGatewayProxyEventV2WithJWTAuthorizer, APIGatewayProxyStructuredResultV2, Context } from "aws-lambda";
 import { lambdaContext } from "./lambda-context";
 import type { JwtAuthorizer } from "./jwt";
@@ -17,6 +19,26 @@ export interface Route {
   jwt?: boolean;
 }
 
+/**
+ * A static site served beside the API (the storefront): the files directly in `dir`, `/` being index.html, and
+ * files made per request (e.g. /config.js). Only GET and HEAD, and only on paths no API route matches.
+ */
+export interface StaticSite {
+  dir: string;
+  /** Served instead of a file of the same name, e.g. { "/config.js": () => "window.X = ..." }. */
+  generated?: Record<string, () => string>;
+}
+
+const CONTENT_TYPES: Record<string, string> = {
+  ".html": "text/html; charset=utf-8",
+  ".js": "text/javascript; charset=utf-8",
+  ".css": "text/css; charset=utf-8",
+  ".svg": "image/svg+xml",
+  ".png": "image/png",
+  ".ico": "image/x-icon",
+  ".json": "application/json",
+};
+
 /** The gateway's own limit on a request body; the handlers enforce the API's tighter 16 KiB. */
 const MAX_GATEWAY_BODY = 1024 * 1024;
 
@@ -30,13 +52,31 @@ export class LocalGateway {
   private inFlight = 0;
   /** Verifies the tokens of the `jwt` routes; until it is set, they answer 401 (closed, never open). */
   private authorizer: JwtAuthorizer | undefined;
+  /** URL path → what to serve: the site's files, listed once (nothing outside its folder can be named). */
+  private readonly site = new Map<string, { type: string; body: () => Buffer | string }>();
 
-  /** @param integrationTimeoutMs the HTTP API's integration limit: 30 s, as on AWS. */
+  /**
+   * @param integrationTimeoutMs the HTTP API's integration limit: 30 s, as on AWS.
+   * @param site a static site served on the paths no route matches (the storefront).
+   */
   constructor(
     routes: Route[],
     private readonly adminToken: string,
     private readonly integrationTimeoutMs = 30_000,
+    site?: StaticSite,
   ) {
+    if (site) {
+      for (const name of readdirSync(site.dir)) {
+        const file = join(site.dir, name);
+        if (!statSync(file).isFile() || !CONTENT_TYPES[extname(name)]) continue;
+        this.site.set(`/${name}`, { type: CONTENT_TYPES[extname(name)]!, body: () => readFileSync(file) });
+      }
+      for (const [path, make] of Object.entries(site.generated ?? {})) {
+        this.site.set(path, { type: CONTENT_TYPES[extname(path)] ?? "application/octet-stream", body: make });
+      }
+      const index = this.site.get("/index.html");
+      if (index) this.site.set("/", index);
+    }
     this.compiled = routes.map((route) => {
       const names: string[] = [];
       const pattern = new RegExp(
@@ -88,6 +128,8 @@ export class LocalGateway {
       const method = req.method ?? "GET";
       const match = this.compiled.map((c) => ({ c, m: c.pattern.exec(url.pathname) })).filter((x) => x.m);
       const hit = match.find((x) => x.c.route.method === method);
+      const file = match.length === 0 && (method === "GET" || method === "HEAD") ? this.site.get(url.pathname) : undefined;
+      if (file) return sendFile(res, file.type, file.body());
       if (!hit) return send(res, { statusCode: 404, body: JSON.stringify({ error: "not_found", message: `no route ${method} ${url.pathname}` }) });
       const { route, names } = hit.c;
       if (route.admin && !this.authorized(req.headers.authorization)) {
@@ -156,6 +198,18 @@ function send(res: ServerResponse, result: APIGatewayProxyStructuredResultV2): v
   for (const [k, v] of Object.entries(result.headers ?? {})) headers[k.toLowerCase()] = String(v);
   res.writeHead(result.statusCode ?? 200, headers);
   res.end(result.body ?? "");
+}
+
+/** A file of the static site: never cached by the browser without asking (the files carry no content hash). */
+function sendFile(res: ServerResponse, type: string, body: Buffer | string): void {
+  res.writeHead(200, {
+    "content-type": type,
+    "cache-control": "no-cache",
+    "x-content-type-options": "nosniff",
+    // The page loads its own files only and talks to this origin (the API) only.
+    "content-security-policy": "default-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'",
+  });
+  res.end(body);
 }
 
 async function readBody(req: IncomingMessage): Promise<string | undefined> {
