@@ -10,7 +10,7 @@ export const DEV_AUDIENCE = "flash-sale-local";
 export const DEV_ISSUER_PATHS = {
   configuration: "/.well-known/openid-configuration",
   jwks: "/.well-known/jwks.json",
-  /** POST {user_id, ttl_seconds?} with the admin token: a token for that buyer. */
+  /** POST {user_id, ttl_seconds?}: a token for that buyer (local development only: anyone who can reach it may ask). */
   token: "/.well-known/dev-token",
 } as const;
 
@@ -91,7 +91,9 @@ export class DevIssuer {
       {
         method: "POST",
         path: DEV_ISSUER_PATHS.token,
-        admin: true, // a token for any buyer is the operator's to hand out: Authorization: Bearer $ADMIN_TOKEN
+        // Open, like any dev sign-in page: the storefront signs a shopper in with it, and a browser holds no admin
+        // token. It exists only in the local profile with AUTH_DEV_ISSUER=1, which listens on loopback.
+        admin: false,
         handler: async (event) => {
           let body: { user_id?: unknown; ttl_seconds?: unknown } = {};
           try {
