@@ -6,7 +6,7 @@ import { apiCorsOrigins, getStageConfig, resolveBuyerJwt } from "./config.js";
 import { createFunction, handlerPath } from "./functions.js";
 import { Orders } from "./Orders.js";
 import { ORDERS_TABLE } from "@flash/core/contract/resources";
-import { ROUTES, routeKey, type HandlerName, type Route } from "@flash/core/contract/routes";
+import { NOT_ALLOWED_PATHS, ROUTES, routeKey, type HandlerName, type Route } from "@flash/core/contract/routes";
 
 export interface ApiOutputs {
   api: SstApi;
@@ -19,12 +19,17 @@ export interface ApiOutputs {
 /** The name of the buyer routes' JWT authorizer (when the stage configures buyer identity). */
 export const BUYER_AUTHORIZER = "buyer";
 
+/** "ANY <path>" behind each served path: the 405 for a wrong method, open to anyone (it reads no data). */
+export const NOT_ALLOWED_ROUTES: string[] = NOT_ALLOWED_PATHS.map((path) => `ANY ${path}`);
+
 /**
- * The routes anyone may call: the public ones, and the buyer routes unless the stage has buyer identity (then they
- * need a verified JWT). Admin routes always require IAM (SigV4). From contract/routes.ts.
+ * The routes anyone may call: the public ones, the 405 routes, and the buyer routes unless the stage has buyer
+ * identity (then they need a verified JWT). Admin routes always require IAM (SigV4). From contract/routes.ts.
  */
-export const openRoutes = (buyerIdentity: boolean): string[] =>
-  ROUTES.filter((r) => r.auth === "public" || (r.auth === "buyer" && !buyerIdentity)).map(routeKey);
+export const openRoutes = (buyerIdentity: boolean): string[] => [
+  ...ROUTES.filter((r) => r.auth === "public" || (r.auth === "buyer" && !buyerIdentity)).map(routeKey),
+  ...NOT_ALLOWED_ROUTES,
+];
 
 /**
  * The access log line: JSON, every value quoted (so that the format itself parses as JSON), with who called
@@ -92,6 +97,14 @@ export function Api({ stack, app }: StackContext): ApiOutputs {
     memoryMb: 256,
   });
 
+  // Any other method on a served path: 405 with Allow, from the route table alone (no data, no secrets).
+  const notAllowed = createFunction(stack, "NotAllowed", {
+    handler: handlerPath("http/not-allowed"),
+    description: "ANY <path>: 405 method_not_allowed with the Allow header",
+    timeoutSeconds: fn.timeoutSeconds,
+    memoryMb: 128,
+  });
+
   const health = createFunction(stack, "Health", {
     handler: handlerPath("http/health"),
     description: "GET /health: Valkey ping, queue and table reachability",
@@ -112,7 +125,7 @@ export function Api({ stack, app }: StackContext): ApiOutputs {
     memoryMb: 256,
     permissions: [new iam.PolicyStatement({ actions: ["dynamodb:Query"], resources: [`${table.tableArn}/index/${ORDERS_TABLE.byItem.name}`] })],
   });
-  NagSuppressions.addResourceSuppressions([buy, order, item, health, admin], [SYNCHRONOUS_NO_DLQ]);
+  NagSuppressions.addResourceSuppressions([buy, order, item, notAllowed, health, admin], [SYNCHRONOUS_NO_DLQ]);
   const functions: Record<HandlerName, SstFunction> = { buy, order, item, health, admin };
 
   const api = new SstApi(stack, "Api", {
@@ -133,7 +146,10 @@ export function Api({ stack, app }: StackContext): ApiOutputs {
     // API Gateway verifies the token (signature against the issuer's keys, iss, aud or client_id, exp, nbf, iat) and
     // answers 401 {"message":"Unauthorized"} itself; the functions get its claims in requestContext.authorizer.jwt.
     authorizers: buyerJwt ? { [BUYER_AUTHORIZER]: { type: "jwt" as const, jwt: { issuer: buyerJwt.issuer, audience: buyerJwt.audience } } } : {},
-    routes: Object.fromEntries(ROUTES.map((route) => [routeKey(route), routeProps(route)])),
+    routes: {
+      ...Object.fromEntries(ROUTES.map((route) => [routeKey(route), routeProps(route)])),
+      ...Object.fromEntries(NOT_ALLOWED_ROUTES.map((key) => [key, notAllowed])),
+    },
   });
 
   function routeProps(route: Route) {
@@ -151,7 +167,7 @@ export function Api({ stack, app }: StackContext): ApiOutputs {
     NagSuppressions.addResourceSuppressions(route, [
       {
         id: "AwsSolutions-APIG4",
-        reason: "A public storefront route by design (the item view for any shopper, health for uptime checks; without buyer identity, POST /buy and GET /orders are called by the storefront's backend, which vouches for user_id). Limited by the stage's API throttling, and POST /buy by a per-user rate limit and idempotency keys. With auth.jwt the buyer routes need a verified JWT; the admin routes require IAM.",
+        reason: "A public storefront route by design (the item view for any shopper, health for uptime checks, the 405 answer for a wrong method; without buyer identity, POST /buy and GET /orders are called by the storefront's backend, which vouches for user_id). Limited by the stage's API throttling, and POST /buy by a per-user rate limit and idempotency keys. With auth.jwt the buyer routes need a verified JWT; the admin routes require IAM.",
       },
     ]);
   }

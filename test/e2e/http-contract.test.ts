@@ -71,6 +71,53 @@ describe("POST /buy", () => {
     expect(r.body.correlation_id).toBeTruthy();
   });
 
+  it("names the request on every reply with an x-correlation-id header, errors included", async () => {
+    const item = await loadedItem(1);
+    const given = { "x-correlation-id": "storefront-xyz" };
+    const replies = [
+      await api.buy(newOrder(item), given), // 202
+      await api.buy(newOrder(item), given), // 410
+      await api.buy({ amount: "x" }, given), // 400
+      await api.call("GET", "/buy", undefined, given), // 405
+      await api.call("GET", `/items/${item}`, undefined, given),
+      await api.call("GET", "/health", undefined, given),
+    ];
+    expect(replies.map((r) => r.status)).toEqual([202, 410, 400, 405, 200, expect.any(Number)]);
+    for (const r of replies) expect(r.headers.get("x-correlation-id")).toBe("storefront-xyz");
+    const generated = await api.buy({ amount: "x" });
+    expect(generated.headers.get("x-correlation-id")).toBe(generated.body.correlation_id);
+  });
+
+  it("says what is wrong with each field in one voice", async () => {
+    const r = await api.buy({ user_id: "u", item_id: "i", amount: "2", request_id: 7 });
+    expect(r.body.errors).toEqual([
+      { field: "amount", message: "must be a number" },
+      { field: "request_id", message: "must be a string" },
+    ]);
+    expect((await api.buy({ user_id: "u", item_id: "i", amount: 0, request_id: "r" })).body.errors).toEqual([{ field: "amount", message: "must be at least 1" }]);
+    expect((await api.buy({ user_id: "u", item_id: "i", amount: 1.5, request_id: "r" })).body.errors).toEqual([{ field: "amount", message: "must be an integer" }]);
+  });
+
+  it("answers 405 with Allow for a wrong method on a storefront path, and 415 for a body that is not JSON", async () => {
+    const wrong = await api.call("GET", "/buy");
+    expect(wrong).toMatchObject({ status: 405, body: { error: "method_not_allowed" } });
+    expect(wrong.headers.get("allow")).toBe("POST");
+    expect((await api.call("DELETE", "/orders/r-1")).headers.get("allow")).toBe("GET");
+    const form = await fetch(`${engine.url}/buy`, { method: "POST", headers: { "content-type": "application/x-www-form-urlencoded" }, body: "user_id=u" });
+    expect(form.status).toBe(415);
+    expect(await form.json()).toMatchObject({ error: "unsupported_media_type", message: "send the body as application/json" });
+  });
+
+  it("gives every refusal a message a person can read", async () => {
+    const item = await loadedItem(5, 1);
+    const first = newOrder(item);
+    await api.buy(first);
+    expect((await api.buy({ ...newOrder(item), user_id: first.user_id })).body.message).toBe(`at most 1 of ${item} per buyer, and you hold or bought 1`);
+    const gone = await loadedItem(0);
+    expect((await api.buy(newOrder(gone))).body.message).toBe(`${gone} is sold out: fewer than 1 left`);
+    expect((await api.buy(newOrder(uid("never")))).body.message).toMatch(/is not on sale$/);
+  });
+
   it("ignores unknown fields such as __proto__", async () => {
     const item = await loadedItem(5);
     const order = newOrder(item);
@@ -211,6 +258,13 @@ describe("admin routes", () => {
     const r = await api.call("PUT", "/admin/items/sku-x", body, { authorization: `Bearer ${engine.adminToken}` });
     expect(r.status).toBe(400);
     expect(r.body.errors[0].field).toBe(field);
+  });
+
+  it("answer 404 for the report of an item never loaded, as for the item itself", async () => {
+    const admin = { authorization: `Bearer ${engine.adminToken}` };
+    const missing = uid("never");
+    expect(await api.call("GET", `/admin/items/${missing}/report`, undefined, admin)).toMatchObject({ status: 404, body: { error: "unknown_item", message: `no item ${missing}` } });
+    expect((await api.call("GET", `/admin/items/${missing}`, undefined, admin)).status).toBe(404);
   });
 
   it("set and report stock, in flight and sold; per_user_limit defaults to 1", async () => {

@@ -18,7 +18,7 @@ describe("sst dev mode", () => {
     expect(dev.resources("AWS::EC2::VPC")).toHaveLength(0);
     expect(dev.resources("AWS::ElastiCache::ServerlessCache")).toHaveLength(0);
     const fns = dev.functions();
-    expect(fns).toHaveLength(7);
+    expect(fns).toHaveLength(8);
     for (const f of fns) {
       expect(f.resource.Properties.VpcConfig, f.id).toBeUndefined();
       expect(f.resource.Properties.Environment.Variables.REDIS_URL).toBe("redis://127.0.0.1:6379");

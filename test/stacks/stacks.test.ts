@@ -28,6 +28,7 @@ const HANDLERS = {
   health: "packages/functions/src/http/health.handler",
   admin: "packages/functions/src/http/admin.handler",
   item: "packages/functions/src/http/item.handler",
+  notAllowed: "packages/functions/src/http/not-allowed.handler",
   processor: "packages/functions/src/queue/processor.handler",
   sweeper: "packages/functions/src/schedule/sweeper.handler",
 } as const;
@@ -174,7 +175,7 @@ describe("network (staging)", () => {
 
   it("puts every app Lambda in the isolated subnets with the Lambda SG", () => {
     const fns = staging.functions();
-    expect(fns).toHaveLength(7);
+    expect(fns).toHaveLength(8);
     for (const f of fns) {
       const vpc = f.resource.Properties.VpcConfig;
       expect(vpc, f.id).toBeDefined();
@@ -369,6 +370,11 @@ describe("HTTP API", () => {
         "GET /orders/{request_id}",
         "POST /buy",
         "PUT /admin/items/{item_id}",
+        // a wrong method on a storefront path: 405 with Allow
+        "ANY /buy",
+        "ANY /orders/{request_id}",
+        "ANY /items/{item_id}",
+        "ANY /health",
       ].sort(),
     );
     const expected: Record<string, string> = {
@@ -376,6 +382,8 @@ describe("HTTP API", () => {
       "GET /orders/{request_id}": HANDLERS.order,
       "GET /health": HANDLERS.health,
       "GET /items/{item_id}": HANDLERS.item,
+      "ANY /buy": HANDLERS.notAllowed,
+      "ANY /health": HANDLERS.notAllowed,
       "PUT /admin/items/{item_id}": HANDLERS.admin,
       "GET /admin/items/{item_id}": HANDLERS.admin,
       "GET /admin/items": HANDLERS.admin,
@@ -399,7 +407,7 @@ describe("HTTP API", () => {
     const admin = Object.keys(routes).filter((key) => key.includes(" /admin/"));
     expect(admin).toHaveLength(5);
     for (const key of admin) expect(routes[key].resource.Properties.AuthorizationType, key).toBe("AWS_IAM");
-    for (const key of ["POST /buy", "GET /orders/{request_id}", "GET /items/{item_id}", "GET /health"]) {
+    for (const key of ["POST /buy", "GET /orders/{request_id}", "GET /items/{item_id}", "GET /health", "ANY /buy", "ANY /orders/{request_id}"]) {
       expect(routes[key].resource.Properties.AuthorizationType, key).toBe("NONE");
     }
   });
@@ -903,6 +911,7 @@ describe("functions", () => {
       health: ["client-dynamodb", "client-sqs"],
       admin: ["client-dynamodb"],
       item: [], // Valkey only
+      notAllowed: [], // the route table only
       processor: ["client-dynamodb", "client-sqs"],
       sweeper: ["client-dynamodb"],
     };
@@ -984,7 +993,7 @@ describe("least-privilege IAM", () => {
     );
     for (const s of [staging, production, ephemeral]) {
       const fns = s.functions();
-      expect(fns).toHaveLength(7);
+      expect(fns).toHaveLength(8);
       for (const f of fns) {
         const denies = roleStatements(s, f).filter((st) => st.Effect === "Deny");
         expect(denies, `${s.stage} ${f.id}`).toEqual([

@@ -3,13 +3,14 @@ import { existsSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { loadConfig, type Config } from "@flash/core/contract/environment";
-import { ROUTES, type HandlerName } from "@flash/core/contract/routes";
+import { NOT_ALLOWED_PATHS, ROUTES, type HandlerName } from "@flash/core/contract/routes";
 import { sqsClient } from "@flash/core/adapters/sqs/queue";
 import { useRuntime, wire } from "@flash/core/runtime/wire";
 import { handler as buy } from "@flash/functions/http/buy";
 import { handler as order } from "@flash/functions/http/order";
 import { handler as health } from "@flash/functions/http/health";
 import { handler as item } from "@flash/functions/http/item";
+import { handler as notAllowed } from "@flash/functions/http/not-allowed";
 import { handler as admin } from "@flash/functions/http/admin";
 import { handler as processor } from "@flash/functions/queue/processor";
 import { handler as sweeper } from "@flash/functions/schedule/sweeper";
@@ -132,6 +133,8 @@ export async function startLocalEngine(options: LocalEngineOptions = {}): Promis
           admin: route.auth === "admin",
           jwt: route.auth === "buyer" && identity !== undefined,
         })),
+        // Behind them, as on AWS: any other method on those paths answers 405 with Allow.
+        ...NOT_ALLOWED_PATHS.map((path) => ({ method: "ANY", path, handler: notAllowed })),
         ...(devIssuer?.routes() ?? []),
       ],
       adminToken,

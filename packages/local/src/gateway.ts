@@ -127,7 +127,8 @@ export class LocalGateway {
       const url = new URL(req.url ?? "/", "http://localhost");
       const method = req.method ?? "GET";
       const match = this.compiled.map((c) => ({ c, m: c.pattern.exec(url.pathname) })).filter((x) => x.m);
-      const hit = match.find((x) => x.c.route.method === method);
+      // A declared route wins; "ANY" stands behind it, as in API Gateway (the 405 for a wrong method).
+      const hit = match.find((x) => x.c.route.method === method) ?? match.find((x) => x.c.route.method === "ANY");
       const file = match.length === 0 && (method === "GET" || method === "HEAD") ? this.site.get(url.pathname) : undefined;
       if (file) return sendFile(res, file.type, file.body());
       if (!hit) return send(res, { statusCode: 404, body: JSON.stringify({ error: "not_found", message: `no route ${method} ${url.pathname}` }) });

@@ -28,7 +28,7 @@ describe("Buy.place", () => {
 
   it.each([
     ["sold_out", { kind: "sold_out", stockLeft: 0 }, { kind: "sold_out", by: "door" }],
-    ["purchase_limit_exceeded", { kind: "purchase_limit_exceeded", held: 1, limit: 1 }, { kind: "purchase_limit_exceeded" }],
+    ["purchase_limit_exceeded", { kind: "purchase_limit_exceeded", held: 1, limit: 1 }, { kind: "purchase_limit_exceeded", held: 1, limit: 1 }],
     ["unknown_item", { kind: "unknown_item" }, { kind: "unknown_item" }],
     ["idempotency_key_reused", { kind: "reused" }, { kind: "idempotency_key_reused", by: "door" }],
     ["rate_limited", { kind: "rate_limited", retryAfterMs: 1500 }, { kind: "rate_limited", retryAfterSeconds: 2 }],

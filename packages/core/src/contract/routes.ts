@@ -45,6 +45,20 @@ export function pathOf(name: RouteName, params: Record<string, string> = {}): st
   });
 }
 
+/** Every path the API serves, with the methods it answers there: any other method gets 405 with this Allow list. */
+export const METHODS_AT: ReadonlyMap<string, readonly string[]> = ROUTES.reduce(
+  (paths, r) => paths.set(r.path, [...(paths.get(r.path) ?? []), r.method]),
+  new Map<string, string[]>(),
+);
+
+/**
+ * The paths where a wrong method answers 405 with Allow ("ANY <path>" behind the declared routes): the storefront's,
+ * not the operators' (an admin path answers 404 to an unsigned caller, as API Gateway does for IAM routes).
+ */
+export const NOT_ALLOWED_PATHS: readonly string[] = [...METHODS_AT.keys()].filter((path) =>
+  ROUTES.every((r) => r.path !== path || r.auth !== "admin"),
+);
+
 /** The admin operation behind a route key: how the one admin function knows what was asked. */
 export const ADMIN_OPERATIONS: ReadonlyMap<string, AdminOperation> = new Map(
   ROUTES.flatMap((r) => (r.auth === "admin" ? [[routeKey(r), r.name as AdminOperation] as const] : [])),

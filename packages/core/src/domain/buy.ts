@@ -26,7 +26,7 @@ export namespace Buy {
     | { kind: "idempotency_key_reused"; by: "door" | "registry" }
     | { kind: "unknown_item" }
     | { kind: "sold_out"; by: "door" | "near_cache" }
-    | { kind: "purchase_limit_exceeded" }
+    | { kind: "purchase_limit_exceeded"; held: number; limit: number }
     | { kind: "rate_limited"; retryAfterSeconds: number }
     | { kind: "sale_not_started"; startsAt: string; retryAfterSeconds: number }
     | { kind: "sale_ended" };
@@ -65,7 +65,7 @@ export namespace Buy {
         deps.soldOut?.remember(order.item_id, admission.stockLeft);
         return { kind: "sold_out", by: "door" };
       case "purchase_limit_exceeded":
-        return { kind: "purchase_limit_exceeded" };
+        return { kind: "purchase_limit_exceeded", held: admission.held, limit: admission.limit };
       case "reused":
         return { kind: "idempotency_key_reused", by: "door" };
       case "settled":

@@ -1,4 +1,5 @@
 import * as z from "zod";
+import "./messages";
 
 /** An item on sale, as an operator sets it up and as a storefront sees it. */
 export namespace Item {

@@ -1,4 +1,5 @@
 import * as z from "zod";
+import "./messages";
 
 /** What an order is, independent of where it is stored or how it travels. */
 export namespace Order {

@@ -1,4 +1,5 @@
 import * as z from "zod";
+import "./messages";
 import { Order } from "./order";
 import type { InventoryAudit, ItemLevels, ItemState, OrderHistory, RepairPlan } from "./ports";
 import { EngineError, ValidationError } from "./errors";

@@ -45,7 +45,7 @@ const operations: Record<AdminOperation, Operation> = {
   async getItem(event) {
     const item = itemOf(event);
     const levels = await runtime().inventory.levels(item);
-    return levels ? Http.reply(200, levels) : Http.reply(404, { error: "unknown_item", item_id: item });
+    return levels ? Http.reply(200, levels) : Http.reply(404, { error: "unknown_item", item_id: item, message: `no item ${item}` });
   },
   async reconcile(event, correlation) {
     const item = itemOf(event);
@@ -55,7 +55,10 @@ const operations: Record<AdminOperation, Operation> = {
     return Http.reply(200, report);
   },
   async report(event) {
-    return Http.reply(200, await SaleReport.forItem(itemOf(event), runtime()));
+    const item = itemOf(event);
+    const report = await SaleReport.forItem(item, runtime());
+    // Like GET /admin/items/{item_id}: an item never loaded has no report, not a report of zeros.
+    return report.levels ? Http.reply(200, report) : Http.reply(404, { error: "unknown_item", item_id: item, message: `no item ${item}` });
   },
 };
 
@@ -68,10 +71,11 @@ export async function admin(event: Http.Event): Promise<Http.Result> {
   } catch (err) {
     if (err instanceof ValidationError) return Http.validationFailed(err, correlation);
     if (err instanceof Http.BodyTooLargeError) return Http.tooLarge(correlation);
+    if (err instanceof Http.UnsupportedMediaTypeError) return Http.unsupportedMediaType(correlation);
     if (err instanceof DependencyUnavailableError) return Http.unavailable(correlation, err);
     if (err instanceof EngineError) return Http.reply(409, { error: "conflict", message: err.message, correlation_id: correlation });
     throw err;
   }
 }
 
-export const handler = middy(admin).use(injectLambdaContext(logger));
+export const handler = middy(admin).use(Http.correlationHeader()).use(injectLambdaContext(logger));

@@ -67,7 +67,8 @@ export async function buy(event: Http.Event): Promise<Http.Result> {
           log.error("could not read the order record for a duplicate", { request_id: order.request_id, error: String(outcome.lookupError) });
         }
         return await rejected(outcome.kind, Http.reply(409, {
-          error: outcome.kind, request_id: outcome.requestId, status: outcome.status, status_url: statusUrl(outcome.requestId), ...base,
+          error: outcome.kind, message: `request ${outcome.requestId} was already accepted: follow its status_url`,
+          request_id: outcome.requestId, status: outcome.status, status_url: statusUrl(outcome.requestId), ...base,
         }));
       case "idempotency_key_reused":
         return await rejected(outcome.kind, Http.reply(422, {
@@ -75,13 +76,20 @@ export async function buy(event: Http.Event): Promise<Http.Result> {
         }), outcome.by === "registry");
       case "unknown_item":
         itemId = undefined; // not on sale: nothing to count it against
-        return await rejected(outcome.kind, Http.reply(404, { error: outcome.kind, item_id: order.item_id, ...base }));
+        return await rejected(outcome.kind, Http.reply(404, { error: outcome.kind, item_id: order.item_id, message: `${order.item_id} is not on sale`, ...base }));
       case "sold_out":
-        return await rejected(outcome.kind, Http.reply(410, { error: outcome.kind, item_id: order.item_id, ...base }));
+        return await rejected(outcome.kind, Http.reply(410, {
+          error: outcome.kind, item_id: order.item_id, message: `${order.item_id} is sold out: fewer than ${order.amount} left`, ...base,
+        }));
       case "purchase_limit_exceeded":
-        return await rejected(outcome.kind, Http.reply(409, { error: outcome.kind, item_id: order.item_id, ...base }));
+        return await rejected(outcome.kind, Http.reply(409, {
+          error: outcome.kind, item_id: order.item_id, message: `at most ${outcome.limit} of ${order.item_id} per buyer, and you hold or bought ${outcome.held}`, ...base,
+        }));
       case "rate_limited":
-        return await rejected(outcome.kind, Http.reply(429, { error: outcome.kind, retry_after_seconds: outcome.retryAfterSeconds, ...base },
+        return await rejected(outcome.kind, Http.reply(429, {
+          error: outcome.kind, message: `too many requests for this item: try again in ${outcome.retryAfterSeconds} s`,
+          retry_after_seconds: outcome.retryAfterSeconds, ...base,
+        },
           { "retry-after": String(outcome.retryAfterSeconds) }));
       case "sale_not_started":
         return await rejected(outcome.kind, Http.reply(409, {
@@ -93,6 +101,7 @@ export async function buy(event: Http.Event): Promise<Http.Result> {
   } catch (err) {
     if (err instanceof ValidationError) return await rejected("validation_failed", Http.validationFailed(err, correlation), true);
     if (err instanceof Http.BodyTooLargeError) return await rejected("validation_failed", Http.tooLarge(correlation), true);
+    if (err instanceof Http.UnsupportedMediaTypeError) return await rejected("validation_failed", Http.unsupportedMediaType(correlation), true);
     if (err instanceof DependencyUnavailableError) {
       if (err.dependency === "queue" && !(err instanceof CircuitOpenError)) count(Metric.EnqueueFailed);
       log.warn("dependency unavailable", { dependency: err.dependency, error: err.message });
@@ -106,4 +115,4 @@ export async function buy(event: Http.Event): Promise<Http.Result> {
   }
 }
 
-export const handler = middy(buy).use(injectLambdaContext(logger)).use(logMetrics(metrics));
+export const handler = middy(buy).use(Http.correlationHeader()).use(injectLambdaContext(logger)).use(logMetrics(metrics));

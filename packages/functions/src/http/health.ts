@@ -22,4 +22,4 @@ export async function health(): Promise<Http.Result> {
   });
 }
 
-export const handler = middy(health).use(injectLambdaContext(logger));
+export const handler = middy(health).use(Http.correlationHeader()).use(injectLambdaContext(logger));

@@ -5,6 +5,7 @@ import type {
   APIGatewayProxyStructuredResultV2,
 } from "aws-lambda";
 import type * as z from "zod";
+import type { MiddlewareObj } from "@middy/core";
 import { CircuitOpenError, type DependencyUnavailableError, ValidationError } from "@flash/core/domain/errors";
 import { Order } from "@flash/core/domain/order";
 
@@ -30,8 +31,29 @@ export namespace Http {
     return event.requestContext?.requestId || randomUUID();
   }
 
-  /** Parse and validate a JSON body; throws ValidationError naming each field, or BodyTooLargeError. */
+  /** Every reply names its request: the correlation id as an `x-correlation-id` header, errors included. */
+  export const correlationHeader = (): MiddlewareObj<Event, Result> => ({
+    after: (request) => {
+      if (request.response) request.response.headers = { ...request.response.headers, "x-correlation-id": correlationId(request.event) };
+    },
+  });
+
+  /** A body sent as something other than JSON (a form, plain text): 415. */
+  export class UnsupportedMediaTypeError extends Error {
+    override name = "UnsupportedMediaTypeError";
+  }
+
+  export function unsupportedMediaType(correlation: string): Result {
+    return reply(415, { error: "unsupported_media_type", message: "send the body as application/json", correlation_id: correlation });
+  }
+
+  /**
+   * Parse and validate a JSON body; throws ValidationError naming each field, BodyTooLargeError, or
+   * UnsupportedMediaTypeError when a content-type other than JSON is declared (none declared is read as JSON).
+   */
   export function parseBody<S extends z.ZodType>(event: Event, schema: S): z.infer<S> {
+    const type = (event.headers?.["content-type"] ?? "").split(";")[0]!.trim().toLowerCase();
+    if (type && type !== "application/json" && !type.endsWith("+json")) throw new UnsupportedMediaTypeError(`content-type ${type}`);
     const raw = event.body ? (event.isBase64Encoded ? Buffer.from(event.body, "base64").toString("utf8") : event.body) : "";
     if (Buffer.byteLength(raw, "utf8") > MAX_BODY_BYTES) throw new BodyTooLargeError(`body exceeds ${MAX_BODY_BYTES} bytes`);
     let json: unknown;

@@ -29,4 +29,4 @@ export async function item(event: Http.Event): Promise<Http.Result> {
   }
 }
 
-export const handler = middy(item).use(injectLambdaContext(logger)).use(logMetrics(metrics));
+export const handler = middy(item).use(Http.correlationHeader()).use(injectLambdaContext(logger)).use(logMetrics(metrics));

@@ -33,4 +33,4 @@ export async function order(event: Http.Event): Promise<Http.Result> {
   }
 }
 
-export const handler = middy(order).use(injectLambdaContext(logger));
+export const handler = middy(order).use(Http.correlationHeader()).use(injectLambdaContext(logger));
