@@ -37,6 +37,8 @@ if (port !== 0) {
 // Powertools reads these itself, when the handler modules load.
 env.POWERTOOLS_METRICS_DISABLED ??= "true"; // EMF lines are for CloudWatch; set to false to see them
 env.POWERTOOLS_LOG_LEVEL ??= "WARN";
+// The one switch for the AWS SDK's Node-version notice, set the same way in the ops CLI, the tests and the bench.
+env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= "true";
 
 // A bug in one request must not stop the engine and lose the accepted orders of everyone else: log it, keep serving.
 process.on("unhandledRejection", (reason) => console.error("unhandled rejection (the engine keeps serving):", reason));

@@ -101,6 +101,9 @@ export type Config = z.infer<typeof EnvSchema>;
 /** What the functions do when a setting is not given: the stacks start from these too. */
 export const DEFAULTS: Config = EnvSchema.parse({});
 
+/** Every setting's name, those without a default included (.env.example and the README list each one). */
+export const SETTING_NAMES: readonly string[] = Object.keys(EnvSchema.shape);
+
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   const parsed = EnvSchema.safeParse(env);
   if (!parsed.success) {
