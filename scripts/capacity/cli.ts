@@ -9,7 +9,7 @@ import { ALL_METRICS } from "@flash/core/contract/metrics";
 import { getStageConfig } from "../../stacks/config";
 import { ALL_FIGURES, DEPLOYED, PRICES_AS_OF, REGION, type Figure, type Status } from "./constants";
 import { readBench, type BenchFigures } from "./bench";
-import { runModel, type CostLine, type EcpuMode, type Limit, type Model } from "./model";
+import { runModel, type CostLine, type EcpuMode, type Inputs, type Limit, type Model } from "./model";
 
 export const USAGE = `usage: npm run capacity -- [options]
 
@@ -67,14 +67,8 @@ function ecpuMode(raw: string | undefined): EcpuMode {
   return { kind: "flat", perCall: n };
 }
 
-export interface Options {
-  rps: number;
-  stock: number;
-  requests: number;
-  acceptedShare: number;
-  duplicateShare: number;
-  stage: string;
-  ecpu: EcpuMode;
+/** The model's inputs as flags give them, and where the measurements come from. */
+export interface Options extends Pick<Inputs, "rps" | "stock" | "requests" | "acceptedShare" | "duplicateShare" | "stage" | "ecpu"> {
   bench: string;
   bundles: string;
   json: boolean;
