@@ -1,5 +1,4 @@
-import type { SaleReport } from "@flash/core/domain/report";
-import { Order } from "@flash/core/domain/order";
+import { SaleReport } from "@flash/core/domain/report";
 
 /**
  * A width no text of this size exceeds in the generic sans-serif fonts: 0.62 em per character is above the average
@@ -11,7 +10,7 @@ export const textWidth = (s: string, fontSize: number) => Math.ceil(s.length * f
 /**
  * The sale report as a self-contained SVG a person can read: outcomes and rejections by reason, settlements
  * over time, and one row per item. Hand-written SVG: no charting library, no fonts beyond the generic ones.
- * Every outcome and every rejection reason has its row, zeros included, so two reports line up.
+ * Every outcome and every reason counted per item has its row, zeros included, so two reports line up.
  */
 export function saleReportSvg(report: SaleReport.Report): string {
   const W = 960;
@@ -43,7 +42,7 @@ export function saleReportSvg(report: SaleReport.Report): string {
     { label: "failed: limit", value: totals.orders.FAILED_LIMIT, color: "#cf222e" },
     { label: "failed: payment", value: totals.orders.FAILED_PAYMENT, color: "#cf222e" },
     { label: "failed: expired", value: totals.orders.FAILED_EXPIRED, color: "#cf222e" },
-    ...Order.REJECTION_REASONS.map((reason) => ({ label: `rejected: ${reason.replace(/_/g, " ")}`, value: totals.rejected[reason] ?? 0, color: "#9a6700" })),
+    ...SaleReport.PER_ITEM_REASONS.map((reason) => ({ label: `rejected: ${reason.replace(/_/g, " ")}`, value: totals.rejected[reason] ?? 0, color: "#9a6700" })),
   ];
   const p1 = { x: 24, y: 160, w: 460 };
   text(p1.x, p1.y, "Orders by outcome, buys rejected by reason", `font-size="14" font-weight="bold"`);

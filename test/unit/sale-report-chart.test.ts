@@ -81,8 +81,9 @@ describe("the sale report chart", () => {
     expect(clashes).toEqual([]);
   });
 
-  it("shows every outcome and every rejection reason, zeros included, and – for an item with no settle time", () => {
-    for (const reason of Order.REJECTION_REASONS) expect(svg).toContain(`rejected: ${reason.replace(/_/g, " ")}`);
+  it("shows every outcome and every reason counted per item, zeros included, and – for an item with no settle time", () => {
+    for (const reason of SaleReport.PER_ITEM_REASONS) expect(svg).toContain(`rejected: ${reason.replace(/_/g, " ")}`);
+    expect(svg).not.toContain("rejected: unknown item"); // counted in CloudWatch only: a row here would always read 0
     expect(svg).toContain("failed: expired");
     const row = svg.slice(svg.indexOf(">nothing-sold<"));
     expect(row).not.toContain(">0 ms<");

@@ -9,6 +9,12 @@ import type { Inventory, ItemLevels, OrderHistory, SaleStats } from "./ports";
  * metrics, but not locally, and not per order.
  */
 export namespace SaleReport {
+  /**
+   * The refusals counted per item: all but a body that never named a valid item (validation_failed) and an item not
+   * on sale (unknown_item), which only CloudWatch counts.
+   */
+  export const PER_ITEM_REASONS = Order.REJECTION_REASONS.filter((r) => r !== "validation_failed" && r !== "unknown_item");
+
   export interface Deps {
     inventory: Inventory;
     history: OrderHistory;
