@@ -34,6 +34,7 @@ export function fakes(overrides: {
   markQueued?: () => Promise<void>;
   register?: () => Promise<Registration>;
   find?: () => Promise<Order.Request | undefined>;
+  settled?: () => Promise<Order.FinalStatus | undefined>;
   enqueue?: () => Promise<void>;
   get?: () => Promise<Order.Record | undefined>;
   finalize?: () => Promise<"written" | "already_final">;
@@ -60,6 +61,7 @@ export function fakes(overrides: {
     overdue: overrides.overdue ?? (async () => []),
     abandon: overrides.abandon ?? (async () => true),
     hold: async () => undefined,
+    settled: overrides.settled ?? (async () => undefined),
   });
   const requests: RequestRegistry = recorder("requests", calls, {
     register: overrides.register ?? (async () => "registered"),

@@ -3,7 +3,8 @@ import type { Order } from "./order";
 
 /**
  * What the buyer sees of an order: the record once settled; before that, PENDING while the request is registered and
- * its units held (a buy registers just before it sends: a 503 withdraws the hold, so such a request is not found).
+ * its units held (a buy registers just before it sends: a 503 withdraws the hold, so such a request is not found),
+ * and in the moment between the inventory's settlement and the record's write.
  */
 export namespace OrderLookup {
   export interface Deps {
@@ -16,9 +17,17 @@ export namespace OrderLookup {
     const recorded = await deps.orders.get(requestId);
     if (recorded) return recorded;
     const request = await deps.requests.find(requestId);
-    const hold = request && (await deps.inventory.hold(request.item_id, requestId));
-    if (!request || !hold) return undefined;
-    const at = new Date(hold.admitted_ms).toISOString();
-    return { ...request, status: "PENDING", created_at: at, updated_at: at };
+    if (!request) return undefined;
+    const hold = await deps.inventory.hold(request.item_id, requestId);
+    if (hold) {
+      const at = new Date(hold.admitted_ms).toISOString();
+      return { ...request, status: "PENDING", created_at: at, updated_at: at };
+    }
+    // Settled in the inventory, its record not written yet (the processor writes it next): still PENDING, not gone.
+    if (await deps.inventory.settled(request.item_id, requestId)) {
+      const now = new Date().toISOString();
+      return { ...request, status: "PENDING", created_at: now, updated_at: now };
+    }
+    return undefined;
   }
 }

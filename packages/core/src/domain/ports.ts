@@ -117,6 +117,8 @@ export interface Inventory {
   abandon(itemId: string, requestId: string, staleMs: number): Promise<boolean>;
   /** The hold of a request; undefined once settled, withdrawn or never admitted. */
   hold(itemId: string, requestId: string): Promise<Hold | undefined>;
+  /** How the inventory settled a request (its ledger), if it did; not the truth, which is the order record. */
+  settled(itemId: string, requestId: string): Promise<Order.FinalStatus | undefined>;
 }
 
 /** One item's counters and bookkeeping as one consistent read, for reconcile. Maps: keys are buyers' strings. */

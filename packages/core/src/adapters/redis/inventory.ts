@@ -3,7 +3,7 @@ import type { Admission, Authority, Hold, Inventory, ItemLevels, OrderKey, Overd
 import type { Item } from "../../domain/item";
 import { ScriptError } from "../../domain/errors";
 import { call, run, type RedisClient } from "./scripts";
-import { ITEMS_KEY, itemKeys, keyList, parseHold, rateKey } from "./keys";
+import { ITEMS_KEY, itemKeys, keyList, parseHold, parseLedgerEntry, rateKey } from "./keys";
 
 const iso = (ms: string) => new Date(Number(ms)).toISOString();
 const msOf = (at?: string) => (at ? Date.parse(at) : "");
@@ -131,6 +131,12 @@ export class RedisInventory implements Inventory {
   async abandon(itemId: string, requestId: string, staleMs: number): Promise<boolean> {
     const [code] = await run(this.redis, "withdraw", keyList(itemId), [requestId, "", staleMs]);
     return code === "WITHDRAWN";
+  }
+
+  async settled(itemId: string, requestId: string): Promise<Order.FinalStatus | undefined> {
+    const value = await call(() => this.redis.hget(itemKeys(itemId).ledger, requestId));
+    const outcome = value ? parseLedgerEntry(value).outcome : undefined;
+    return outcome && outcome !== "CANCELLED" ? outcome : undefined;
   }
 
   async hold(itemId: string, requestId: string): Promise<Hold | undefined> {
