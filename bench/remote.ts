@@ -60,6 +60,8 @@ export const isLoopback = (url: string) => LOOPBACK.has(new URL(url).hostname.to
 
 /** Thrown when the target must not be benchmarked as it is (exit 2, the message alone). */
 class Refused extends Error {}
+/** A failure the message explains (unreachable, admin refused): exit 1, the message alone, no stack. */
+class Failed extends Error {}
 
 interface Levels {
   stock: number;
@@ -154,7 +156,7 @@ export async function runRemote(argv: string[], io: Io): Promise<number> {
       io.err(`bench: ${err.message}`);
       return 2;
     }
-    io.err(`bench: ${err instanceof HttpError ? err.message : ((err as Error).stack ?? String(err))}`);
+    io.err(`bench: ${err instanceof HttpError || err instanceof Failed ? err.message : ((err as Error).stack ?? String(err))}`);
     return 1;
   }
 }
@@ -198,7 +200,7 @@ async function bench(target: Target, host: string, o: Options, outDir: string, i
 
   // Reachable, and the engine we think it is.
   const health = await fetch(`${base}${pathOf("health")}`, { signal: AbortSignal.timeout(15_000) }).catch((err: Error) => {
-    throw new Error(`${base} does not answer: ${err.message}${err.cause ? ` (${(err.cause as Error).message})` : ""}`);
+    throw new Failed(`${base} does not answer: ${err.message}${err.cause ? ` (${(err.cause as Error).message})` : ""}`);
   });
   const healthBody = await health.text();
   io.out(`bench: GET /health → ${health.status} ${healthBody.slice(0, 200)}`);
@@ -208,12 +210,15 @@ async function bench(target: Target, host: string, o: Options, outDir: string, i
       return await call<T>(target, method, route, body);
     } catch (err) {
       if (err instanceof HttpError && (err.status === 401 || err.status === 403)) {
-        throw new Error(
+        throw new Failed(
           `${method} ${route} answered ${err.status}: ` +
             (target.adminToken
               ? "the admin token was refused (--token or ADMIN_TOKEN must be the one the engine printed)"
               : "the SigV4-signed admin call was refused: your AWS credentials need execute-api:Invoke on the stage's admin routes; against the local profile pass --token or set ADMIN_TOKEN"),
         );
+      }
+      if ((err as Error).name === "CredentialsProviderError") {
+        throw new Failed(`${method} ${route}: no AWS credentials to sign with (${(err as Error).message}); set AWS_PROFILE, or pass --token for the local profile`);
       }
       throw err;
     }
