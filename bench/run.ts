@@ -21,8 +21,8 @@ import { DEFAULTS } from "@flash/core/contract/environment";
 import { freePort, startRedisServer } from "@flash/local/redis-server";
 import { LOCAL_CREDENTIALS, startStandIns } from "@flash/local/stand-ins";
 import {
-  apiOf, Cleanup, launch, load, percentile, RedisTally, round, sleep, sourceDefault, startEngine, summary, waitForOutput,
-  type CommandCounts, type Summary,
+  apiOf, Cleanup, fmtInt, HTTP_TABLE_HEADER, httpRow, launch, load, mdRow, percentile, RedisTally, round, sleep, sourceDefault,
+  startEngine, summary, waitForOutput, type CommandCounts, type Summary,
 } from "./support";
 
 const DURATION = Number(process.env.BENCH_SECONDS ?? 8);
@@ -390,10 +390,9 @@ async function rawDynalite() {
 function markdown(): string {
   const r = results;
   const c = r.redis_commands_per_request;
-  const n = (x: number | undefined) => (x === undefined ? "—" : x.toLocaleString("en-US"));
-  const row = (cells: (string | number | undefined)[]) => `| ${cells.map((x) => (x === undefined ? "—" : String(x))).join(" | ")} |`;
-  const http = (name: string, s: (Summary & Partial<HttpPath>) | undefined, counts: string) =>
-    row([name, n(s?.requests_per_second), s ? `${s.p50_ms} ms` : undefined, s ? `${s.p99_ms} ms` : undefined, s?.ratio_to_bare?.toFixed(2) ?? "1.00", s?.ratio_to_bare_evalsha?.toFixed(2), counts]);
+  const n = fmtInt;
+  const row = mdRow;
+  const http = httpRow;
   const bare = r.floors.bare;
   const ev = r.floors.bare_evalsha;
   const q = r.queue_down as any;
@@ -406,8 +405,7 @@ function markdown(): string {
       ` The load generator (autocannon, in the bench process) used ${bare?.load_generator_cpu_percent} % of a core during the bare floor and` +
       ` ${ev?.load_generator_cpu_percent} % during the EVALSHA floor: near 100 %, a floor measures the client, not the server.`,
     "",
-    "| path | requests/s | p50 | p99 | ratio to bare Node | ratio to bare + 1 EVALSHA | Redis commands per request |",
-    "|---|---:|---:|---:|---:|---:|---:|",
+    ...HTTP_TABLE_HEADER,
     http("bare Node server: parse JSON, answer 410", bare && { ...bare, ratio_to_bare: 1, ratio_to_bare_evalsha: round(bare.requests_per_second / ev.requests_per_second) }, total(bare?.redis_commands_per_request)),
     http("bare Node + 1 EVALSHA (HGET of a stock field), 410", ev ? { ...ev, ratio_to_bare: round(ev.requests_per_second / bare.requests_per_second), ratio_to_bare_evalsha: 1 } : undefined, total(ev?.redis_commands_per_request)),
     http("`POST /buy`, sold out, near-cache warm (one item, default settings)", r.http.sold_out_warm, total(c.sold_out_warm)),

@@ -143,6 +143,15 @@ export interface LoadOptions {
   duration: number;
   connections: number;
   amount?: number;
+  /** Requests per second over all connections (autocannon's overallRate); unset: as fast as the server answers. */
+  rate?: number;
+  /**
+   * How often autocannon samples (ms, default 1000). A run of `amount` requests ends at the first sample after the
+   * last answer, so its duration, and the rate computed from it, is rounded up to this.
+   */
+  sampleMs?: number;
+  /** Sees each response's status and body (autocannon reads the bodies only when this is given). */
+  onResponse?: (status: number, body: string) => void;
 }
 
 /**
@@ -156,7 +165,16 @@ export async function load(url: string, body: () => string, opts: LoadOptions): 
     url,
     connections: opts.connections,
     ...(opts.amount ? { amount: opts.amount } : { duration: opts.duration }),
-    requests: [{ method: "POST", headers: { "content-type": "application/json" }, setupRequest: (req: any) => ({ ...req, body: body() }) }],
+    ...(opts.rate ? { overallRate: opts.rate } : {}),
+    ...(opts.sampleMs ? { sampleInt: opts.sampleMs } : {}),
+    requests: [
+      {
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        setupRequest: (req: any) => ({ ...req, body: body() }),
+        ...(opts.onResponse ? { onResponse: (status: number, resBody: string) => opts.onResponse!(status, resBody) } : {}),
+      },
+    ],
   });
   const used = process.cpuUsage(cpu);
   return Object.assign(result, { clientCpuPercent: Math.round((used.user + used.system) / 10 / (performance.now() - started)) });
@@ -182,6 +200,22 @@ export const summary = (r: LoadResult & { clientCpuPercent: number }): Summary =
   errors: r.errors,
   load_generator_cpu_percent: r.clientCpuPercent,
 });
+
+// ---------------------------------------------------------------------------------------------------------------
+// The HTTP table, as bench/run.ts (local) and bench/remote.ts (--url) write it: the same columns in both, so their
+// rows can be read side by side. A figure a run could not measure is "—".
+
+export const mdRow = (cells: (string | number | undefined)[]) => `| ${cells.map((x) => (x === undefined ? "—" : String(x))).join(" | ")} |`;
+export const fmtInt = (x: number | undefined) => (x === undefined ? "—" : x.toLocaleString("en-US"));
+
+export const HTTP_TABLE_HEADER = [
+  "| path | requests/s | p50 | p99 | ratio to bare Node | ratio to bare + 1 EVALSHA | Redis commands per request |",
+  "|---|---:|---:|---:|---:|---:|---:|",
+];
+
+/** One row of the HTTP table: a load run's summary, its ratios to the floors when measured, and its Redis count. */
+export const httpRow = (name: string, s: (Summary & { ratio_to_bare?: number; ratio_to_bare_evalsha?: number }) | undefined, counts: string) =>
+  mdRow([name, fmtInt(s?.requests_per_second), s ? `${s.p50_ms} ms` : undefined, s ? `${s.p99_ms} ms` : undefined, s?.ratio_to_bare?.toFixed(2), s?.ratio_to_bare_evalsha?.toFixed(2), counts]);
 
 export function percentile(sorted: number[], p: number): number {
   if (!sorted.length) return NaN;
