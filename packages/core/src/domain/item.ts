@@ -11,15 +11,16 @@ export namespace Item {
    */
   export const StockUpdate = z
     .object({
-      stock: z.number().int("must be an integer").min(0),
-      per_user_limit: z.number().int("must be an integer").min(1).default(1),
-      starts_at: instant.optional(),
-      ends_at: instant.optional(),
+      stock: z.number().int("must be an integer").min(0).meta({ description: "The units left to sell, replacing what is left now." }),
+      per_user_limit: z.number().int("must be an integer").min(1).default(1).meta({ description: "Units one buyer may hold or buy." }),
+      starts_at: instant.optional().meta({ description: "Buys are admitted from this instant (the Redis clock). Absent: at once." }),
+      ends_at: instant.optional().meta({ description: "Buys are refused from this instant (sale_ended); later than starts_at. Absent: while stock lasts." }),
     })
     .refine((u) => !u.starts_at || !u.ends_at || Date.parse(u.ends_at) > Date.parse(u.starts_at), {
       path: ["ends_at"],
       message: "must be later than starts_at",
-    });
+    })
+    .meta({ description: "An item's stock, per-user limit and sale window. Loading an item again without a window removes it." });
   export type StockUpdate = z.infer<typeof StockUpdate>;
 
   export type State = "upcoming" | "live" | "sold_out" | "ended";

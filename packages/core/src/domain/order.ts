@@ -45,7 +45,12 @@ export namespace Order {
   export const amount = z.number().int("must be an integer").min(1).max(1000);
 
   /** The order as the buy endpoint accepts it. */
-  export const Request = z.object({ user_id: id, item_id: id, amount, request_id: requestId });
+  export const Request = z.object({
+    user_id: id,
+    item_id: id,
+    amount,
+    request_id: requestId.meta({ description: "Idempotency key: a retry with the same one is never a second order. A UUID fits." }),
+  });
   export type Request = z.infer<typeof Request>;
 
   /** The order as it travels on the queue. */

@@ -18,11 +18,11 @@ import { EngineError, ValidationError } from "./errors";
  */
 export namespace Reconcile {
   export const Options = z.object({
-    repair: z.boolean().default(false),
+    repair: z.boolean().default(false).meta({ description: "Fix the drift found (false: only report it)." }),
     /** Units on sale; required when Redis has no record of it (cache loss). */
-    total: z.number().int("must be an integer").min(0).optional(),
+    total: z.number().int("must be an integer").min(0).optional().meta({ description: "Units on sale; required when Redis has no record of it (after a cache loss)." }),
     /** Per-user limit for a rebuilt item; an existing item keeps its own. */
-    per_user_limit: z.number().int("must be an integer").min(1).optional(),
+    per_user_limit: z.number().int("must be an integer").min(1).optional().meta({ description: "Per-user limit for a rebuilt item; an existing item keeps its own." }),
   });
   export type Options = z.input<typeof Options>;
 
