@@ -107,6 +107,13 @@ const tooLarge: Example = {
   notReproduced: "a 17 KiB body has no place in this document (test/e2e/http-contract.test.ts sends one)",
 };
 
+const notJson: Example = {
+  summary: "A body declared as a form, not JSON",
+  status: 415,
+  response: { error: "unsupported_media_type", message: "send the body as application/json", correlation_id: CORRELATION },
+  notReproduced: "the examples here are sent as JSON (test/e2e/http-contract.test.ts sends a form)",
+};
+
 const invalidItemId = (extra: Partial<Example> = {}): Example => ({
   summary: "An item_id that is not one",
   params: { item_id: "sku 1" },
@@ -118,6 +125,10 @@ const invalidItemId = (extra: Partial<Example> = {}): Example => ({
 const responses = {
   validation: (description = "`validation_failed`: one entry per offending field."): Response => ({ description, body: "ValidationFailed" }),
   tooLarge: { description: "`payload_too_large`: the body is over 16 KiB.", body: "PayloadTooLarge" } as Response,
+  notJson: {
+    description: "`unsupported_media_type`: a content-type other than JSON was declared (none declared is read as JSON).",
+    body: "UnsupportedMediaType",
+  } as Response,
   unavailable: {
     description:
       "`unavailable`: Redis, the queue or the orders table cannot be reached (`dependency` says which), or the queue's circuit breaker is open. Nothing was recorded; retry (with the same request_id) after Retry-After seconds.",
@@ -140,7 +151,7 @@ const OPERATIONS: Record<RouteName, Operation> = {
     tag: "buyers",
     summary: "Buy units of an item",
     description:
-      "Admits the order against the stock left and queues it; the processor settles it (watch it at status_url). With buyer identity on, the token's user buys, and user_id may be left out of the body. A request refused with 400, 401, 403, 404, 410, 413, 429 or 503 leaves nothing behind that would block its retry.",
+      "Admits the order against the stock left and queues it; the processor settles it (watch it at status_url). With buyer identity on, the token's user buys, and user_id may be left out of the body. A request refused with 400, 401, 403, 404, 410, 413, 415, 429 or 503 leaves nothing behind that would block its retry. Another method on this path answers 405 with Allow.",
     requestBody: { schema: "BuyRequest", required: true },
     responses: {
       202: {
@@ -168,6 +179,7 @@ const OPERATIONS: Record<RouteName, Operation> = {
         body: ["SoldOut", "SaleEnded"],
       },
       413: responses.tooLarge,
+      415: responses.notJson,
       422: {
         description:
           "`idempotency_key_reused`: request_id came with a different user_id, item_id or amount. For another item, when that item could be bought: a sold-out, unknown or over-the-limit item is answered as such first, and nothing is taken either way.",
@@ -299,6 +311,7 @@ const OPERATIONS: Record<RouteName, Operation> = {
         response: { error: "sale_ended", item_id: "sku-past", message: "the sale of sku-past has ended", correlation_id: CORRELATION },
       },
       payload_too_large: tooLarge,
+      unsupported_media_type: notJson,
       idempotency_key_reused: {
         summary: "An accepted request_id again, with another amount",
         setup: [SKU1, buyLine(order("erin", "9e0f1a2b-3c4d-4e5f-8a6b-7c8d9e0f1a2b"))],
@@ -329,7 +342,7 @@ const OPERATIONS: Record<RouteName, Operation> = {
       403: { description: "Buyer identity on: `invalid_user_claim`, the token's user claim is missing or is not a valid user id.", body: "InvalidUserClaim" },
       404: {
         description:
-          "`not_found`: no such order, or (buyer identity on) another user's. An order just accepted can also read 404 for a moment while the processor settles it (between its settlement in Redis and its record in the orders table): ask again.",
+          "`not_found`: no such order, or (buyer identity on) another user's. An order just accepted reads PENDING until its record is written, never 404.",
         body: "NotFound",
       },
       503: responses.unavailable,
@@ -515,6 +528,7 @@ const OPERATIONS: Record<RouteName, Operation> = {
       401: responses.adminUnauthorized,
       403: responses.iamForbidden,
       413: responses.tooLarge,
+      415: responses.notJson,
       503: responses.unavailable,
     },
     examples: {
@@ -549,6 +563,7 @@ const OPERATIONS: Record<RouteName, Operation> = {
       unauthorized: { ...adminUnauthorized, params: { item_id: "sku-1" }, body: { stock: 100 } },
       forbidden: iamForbidden,
       payload_too_large: tooLarge,
+      unsupported_media_type: notJson,
       unavailable: unavailableExample,
     },
   },
@@ -593,6 +608,7 @@ const OPERATIONS: Record<RouteName, Operation> = {
         body: "Conflict",
       },
       413: responses.tooLarge,
+      415: responses.notJson,
       503: responses.unavailable,
     },
     examples: {
@@ -665,6 +681,7 @@ const OPERATIONS: Record<RouteName, Operation> = {
         notReproduced: "needs settlements racing the repair five times over",
       },
       payload_too_large: tooLarge,
+      unsupported_media_type: notJson,
       unavailable: unavailableExample,
     },
   },

@@ -174,6 +174,7 @@ export namespace HttpSchemas {
   export const SaleEnded = error("sale_ended", "The item's sale window has closed.", { item_id: Order.id });
   export const SoldOut = error("sold_out", "The stock left cannot cover amount.", { item_id: Order.id });
   export const PayloadTooLarge = error("payload_too_large", "The body is over 16 KiB.");
+  export const UnsupportedMediaType = error("unsupported_media_type", "The body was declared as something other than JSON.");
   export const IdempotencyKeyReused = error("idempotency_key_reused", "The request_id came with a different user_id, item_id or amount.");
   export const RateLimited = error("rate_limited", "Over RATE_LIMIT_MAX_REQUESTS per RATE_LIMIT_WINDOW_SECONDS for this user and item.", {
     retry_after_seconds: z.number().int().min(0).meta({ description: "As the Retry-After header." }),
@@ -213,6 +214,7 @@ export namespace HttpSchemas {
     SaleEnded,
     SoldOut,
     PayloadTooLarge,
+    UnsupportedMediaType,
     IdempotencyKeyReused,
     RateLimited,
     Unavailable,
