@@ -92,10 +92,25 @@ const cli: Record<string, string | undefined> = {
   AWS_SECRET_ACCESS_KEY: standIns ? LOCAL_CREDENTIALS.secretAccessKey : env.AWS_SECRET_ACCESS_KEY,
 };
 
+// Ctrl-C and a process manager's SIGTERM (or SIGHUP, a closed terminal) drain the same way. Listening before the
+// banner is printed: whoever acts on the banner (a person, a test) finds them in place.
+const connectionFile = profileFile(env);
+let connectionWritten = false;
+let stopping = false;
+for (const signal of ["SIGINT", "SIGTERM", "SIGHUP"] as const) {
+  process.once(signal, async () => {
+    stopping = true;
+    if (connectionWritten) removeProfile(connectionFile); // the CLI must not find a profile that is going away
+    console.log(`\n${signal}: draining in-flight work...`);
+    await engine.stop();
+    console.log("stopped cleanly");
+    process.exit(0);
+  });
+}
+
 // The same, in the connection file the ops CLI reads when no target is given (scripts/ops/profile.ts): a restart
 // needs no new exports. Real AWS credentials are never written to it, only the stand-ins'. Another npm start that is
 // running and answering keeps the file; one that is gone (or does not answer) loses it to this one.
-const connectionFile = profileFile(env);
 const connection = await (async (): Promise<{ line: string; written: boolean }> => {
   const existing = readProfile(connectionFile);
   if ("found" in existing && existing.found.pid !== process.pid) {
@@ -107,6 +122,7 @@ const connection = await (async (): Promise<{ line: string; written: boolean }> 
       };
     }
   }
+  if (stopping) return { line: "", written: false };
   const { AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, ...rest } = cli;
   const profile = {
     pid: process.pid,
@@ -126,6 +142,7 @@ const connection = await (async (): Promise<{ line: string; written: boolean }> 
   };
 })();
 // Removed on every way out this process sees; after a SIGKILL it stays, and the CLI ignores it (its pid is gone).
+connectionWritten = connection.written;
 if (connection.written) process.once("exit", () => removeProfile(connectionFile));
 // One write: whoever reads the banner (a person, a test, a script) gets it whole.
 console.log(
@@ -148,13 +165,3 @@ console.log(
   ].join("\n"),
 );
 
-// Ctrl-C and a process manager's SIGTERM (or SIGHUP, a closed terminal) drain the same way.
-for (const signal of ["SIGINT", "SIGTERM", "SIGHUP"] as const) {
-  process.once(signal, async () => {
-    if (connection.written) removeProfile(connectionFile); // the CLI must not find a profile that is going away
-    console.log(`\n${signal}: draining in-flight work...`);
-    await engine.stop();
-    console.log("stopped cleanly");
-    process.exit(0);
-  });
-}
