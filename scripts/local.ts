@@ -1,6 +1,8 @@
 import net from "node:net";
+import path from "node:path";
 import { Redis } from "ioredis";
 import { hasRedisServer } from "@flash/local/redis-server";
+import { profileFile, readProfile, removeProfile, writeProfile, type LocalProfile } from "./ops/profile";
 
 // npm start: the whole engine on this machine. See README.md, "Run it locally".
 // This launcher is the one place that turns the shell's environment into the engine's options. Whatever goes wrong
@@ -91,6 +93,59 @@ const cli: Record<string, string | undefined> = {
   AWS_ACCESS_KEY_ID: standIns ? LOCAL_CREDENTIALS.accessKeyId : env.AWS_ACCESS_KEY_ID,
   AWS_SECRET_ACCESS_KEY: standIns ? LOCAL_CREDENTIALS.secretAccessKey : env.AWS_SECRET_ACCESS_KEY,
 };
+
+// Ctrl-C and a process manager's SIGTERM (or SIGHUP, a closed terminal) drain the same way. Listening before the
+// banner is printed: whoever acts on the banner (a person, a test) finds them in place.
+const connectionFile = profileFile(env);
+let connectionWritten = false;
+let stopping = false;
+for (const signal of ["SIGINT", "SIGTERM", "SIGHUP"] as const) {
+  process.once(signal, async () => {
+    stopping = true;
+    if (connectionWritten) removeProfile(connectionFile); // the CLI must not find a profile that is going away
+    console.log(`\n${signal}: draining in-flight work...`);
+    await engine.stop();
+    console.log("stopped cleanly");
+    process.exit(0);
+  });
+}
+
+// The same, in the connection file the ops CLI reads when no target is given (scripts/ops/profile.ts): a restart
+// needs no new exports. Real AWS credentials are never written to it, only the stand-ins'. Another npm start that is
+// running and answering keeps the file; one that is gone (or does not answer) loses it to this one.
+const connection = await (async (): Promise<{ line: string; written: boolean }> => {
+  const existing = readProfile(connectionFile);
+  if ("found" in existing && existing.found.pid !== process.pid) {
+    const answers = await fetch(`${existing.found.API_URL}/health`, { signal: AbortSignal.timeout(1_000) }).then(() => true, () => false);
+    if (answers) {
+      return {
+        line: `ops CLI: ${connectionFile} belongs to the npm start already running (pid ${existing.found.pid}, ${existing.found.API_URL}), which the CLI finds; for this one, paste the exports below`,
+        written: false,
+      };
+    }
+  }
+  if (stopping) return { line: "", written: false };
+  const { AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, ...rest } = cli;
+  const profile = {
+    pid: process.pid,
+    started_at: new Date().toISOString(),
+    ...Object.fromEntries(Object.entries(rest).filter(([, v]) => v)),
+    ...(standIns ? { AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY } : {}),
+  } as LocalProfile;
+  try {
+    writeProfile(connectionFile, profile);
+  } catch (err) {
+    return { line: `ops CLI: could not write ${connectionFile} (${(err as Error).message}); paste the exports below`, written: false };
+  }
+  const shown = path.relative(process.cwd(), connectionFile).startsWith("..") ? connectionFile : path.relative(process.cwd(), connectionFile);
+  return {
+    line: `ops CLI: \`npm run ops -- stock\` in this directory finds this profile by itself (its connection details are in ${shown}, removed when it stops)`,
+    written: true,
+  };
+})();
+// Removed on every way out this process sees; after a SIGKILL it stays, and the CLI ignores it (its pid is gone).
+connectionWritten = connection.written;
+if (connection.written) process.once("exit", () => removeProfile(connectionFile));
 // One write: whoever reads the banner (a person, a test, a script) gets it whole.
 console.log(
   [
@@ -106,17 +161,9 @@ console.log(
       ? ["data lives in memory: stopping the engine loses stock, orders and queued messages (every start is a fresh sale)"]
       : []),
     "",
-    "# ops CLI environment (paste into another shell, then: npm run ops -- stock):",
+    connection.line,
+    "# ops CLI environment, to pin this run or to reach it from elsewhere (paste into another shell; it wins over the file):",
     ...Object.entries(cli).filter(([, v]) => v).map(([k, v]) => `export ${k}=${JSON.stringify(v)}`),
   ].join("\n"),
 );
 
-// Ctrl-C and a process manager's SIGTERM (or SIGHUP, a closed terminal) drain the same way.
-for (const signal of ["SIGINT", "SIGTERM", "SIGHUP"] as const) {
-  process.once(signal, async () => {
-    console.log(`\n${signal}: draining in-flight work...`);
-    await engine.stop();
-    console.log("stopped cleanly");
-    process.exit(0);
-  });
-}

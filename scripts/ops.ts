@@ -7,5 +7,11 @@
 import { runOps } from "./ops/cli";
 
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= "true";
-const code = await runOps(process.argv.slice(2), { env: process.env, out: (l) => console.log(l), err: (l) => console.error(l) });
+const code = await runOps(process.argv.slice(2), {
+  env: process.env,
+  out: (l) => console.log(l),
+  err: (l) => console.error(l),
+  input: process.stdin, // dlq purge's y/N
+  prompt: (text) => process.stderr.write(text),
+});
 process.exit(code);

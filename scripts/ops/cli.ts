@@ -1,9 +1,12 @@
 import fs from "node:fs";
 import path from "node:path";
+import readline from "node:readline";
 import { parseArgs } from "node:util";
 import {
   ChangeMessageVisibilityBatchCommand,
+  ChangeMessageVisibilityCommand,
   DeleteMessageBatchCommand,
+  DeleteMessageCommand,
   GetQueueAttributesCommand,
   ReceiveMessageCommand,
   SendMessageBatchCommand,
@@ -20,7 +23,7 @@ import { SaleReport } from "@flash/core/domain/report";
 import type { Reconcile } from "@flash/core/domain/reconcile";
 import type { ItemLevels } from "@flash/core/domain/ports";
 import type { Order } from "@flash/core/domain/order";
-import { call, HttpError, resolveTarget, UsageError, type Target } from "./target";
+import { call, HttpError, networkFailure, resolveTarget, UnreachableError, UsageError, type Target } from "./target";
 import { saleReportSvg } from "./chart";
 
 export const USAGE = `usage: npm run ops -- <command> [options]
@@ -30,69 +33,119 @@ commands:
                                                          list items, show one, or load its stock and sale window
   order <request_id>                                     look up an order
   dlq [--max <n>]                                        list dead-lettered messages (they stay in the DLQ)
+  dlq purge [--yes]                                      delete one message, the oldest, after showing it and asking
+                                                         y/N (--yes: without asking); never more than one
   redrive [--max <n>]                                    move DLQ messages back to the orders queue
   reconcile [<item>...] [--repair] [--total <units>] [--limit <per-user>]
                                                          compare Redis with the order records; --repair fixes drift,
                                                          --total rebuilds an item whose counters were lost
-  report [--out <dir>]                                   sale report: <dir>/sale-report.json and .svg (default reports/)
+  report [--out <dir>]                                   sale report: <dir>/sale-report.json and .svg (default reports/),
+                                                         and the DLQ's depth
   token <user_id> [--ttl <seconds>]                      a buyer's token from the local profile's dev issuer
                                                          (AUTH_DEV_ISSUER=1); prints the token alone
 
-target (flags win over the environment):
+target (flags win over the environment, the environment over the running local profile):
   --url <api url>          or API_URL
   --token <admin token>    or ADMIN_TOKEN: bearer token for the local profile; without one, admin calls are SigV4-signed
   --stage <stage>          a deployed stage: API and queue URLs from .sst/outputs.json, SigV4 with your AWS credentials
   --queue-url, --dlq-url   or QUEUE_URL, DLQ_URL
   --region                 or AWS_REGION (us-east-1)
   --json                   print raw JSON
-AWS_ENDPOINT_URL_SQS (or AWS_ENDPOINT_URL) points the SQS calls at a stand-in.`;
+Without --url, --stage or API_URL, the CLI reads the running npm start's connection file, .sst/local-profile.json
+(or LOCAL_PROFILE_FILE), and ignores it if that npm start is no longer running.
+AWS_ENDPOINT_URL_SQS (or AWS_ENDPOINT_URL) points the SQS calls at a stand-in.
+Exit codes: 0 ok, 1 failed, 2 usage, 3 drift found and not repaired.`;
 
 export interface Io {
   env: NodeJS.ProcessEnv;
   out: (line: string) => void;
   err: (line: string) => void;
   cwd?: string;
+  /** Where `dlq purge` reads its y/N answer (stdin); without one, the answer is no. */
+  input?: NodeJS.ReadableStream;
+  /** Writes the question without a line break; default `err`. */
+  prompt?: (text: string) => void;
+}
+
+const OPTIONS = {
+  url: { type: "string" },
+  stage: { type: "string" },
+  token: { type: "string" },
+  "queue-url": { type: "string" },
+  "dlq-url": { type: "string" },
+  region: { type: "string" },
+  json: { type: "boolean", default: false },
+  set: { type: "string" },
+  limit: { type: "string" },
+  "starts-at": { type: "string" },
+  "ends-at": { type: "string" },
+  total: { type: "string" },
+  repair: { type: "boolean", default: false },
+  max: { type: "string" },
+  out: { type: "string" },
+  ttl: { type: "string" },
+  yes: { type: "boolean", short: "y", default: false },
+  help: { type: "boolean", short: "h", default: false },
+} as const;
+
+const SEE_HELP = "see npm run ops -- --help";
+
+/**
+ * parseArgs takes the `-5` of `--set -5` for an option; a number after an option that wants a value is that value
+ * (`--set=-5`), so the command can say what is wrong with it.
+ */
+function joinNegativeValues(argv: string[]): string[] {
+  const out: string[] = [];
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i]!;
+    if (arg === "--") {
+      out.push(...argv.slice(i));
+      break;
+    }
+    const name = arg.startsWith("--") ? arg.slice(2) : undefined;
+    const next = argv[i + 1];
+    if (name && (OPTIONS as Record<string, { type: string }>)[name]?.type === "string" && next !== undefined && /^-\d/.test(next)) {
+      out.push(`${arg}=${next}`);
+      i++;
+    } else out.push(arg);
+  }
+  return out;
+}
+
+/** parseArgs's messages, in a line each. */
+function parseError(err: Error): string {
+  const m = err.message;
+  let match: RegExpExecArray | null;
+  if ((match = /^Unknown option '([^']+)'/.exec(m))) return `unknown option ${match[1]}`;
+  if ((match = /^Option '(--[\w-]+)[^']*' argument missing/.exec(m))) return `${match[1]} needs a value`;
+  if ((match = /^Option '(--[\w-]+)[^']*' argument is ambiguous/.exec(m))) return `${match[1]} needs a value (to pass one that starts with "-", write ${match[1]}=<value>)`;
+  if ((match = /^Option '(--[\w-]+)[^']*' does not take an argument/.exec(m))) return `${match[1]} takes no value`;
+  return m.split("\n")[0]!;
 }
 
 /** Exit codes: 0 ok, 1 failed, 2 usage, 3 drift found and not repaired. */
 export async function runOps(argv: string[], io: Io): Promise<number> {
   let parsed;
   try {
-    parsed = parseArgs({
-      args: argv,
-      allowPositionals: true,
-      options: {
-        url: { type: "string" },
-        stage: { type: "string" },
-        token: { type: "string" },
-        "queue-url": { type: "string" },
-        "dlq-url": { type: "string" },
-        region: { type: "string" },
-        json: { type: "boolean", default: false },
-        set: { type: "string" },
-        limit: { type: "string" },
-        "starts-at": { type: "string" },
-        "ends-at": { type: "string" },
-        total: { type: "string" },
-        repair: { type: "boolean", default: false },
-        max: { type: "string" },
-        out: { type: "string" },
-        ttl: { type: "string" },
-        help: { type: "boolean", short: "h", default: false },
-      },
-    });
+    parsed = parseArgs({ args: joinNegativeValues(argv), allowPositionals: true, options: OPTIONS });
   } catch (err) {
-    io.err(`error: ${(err as Error).message}\n${USAGE}`);
+    io.err(`error: ${parseError(err as Error)}; ${SEE_HELP}`);
     return 2;
   }
   const { values: flags, positionals } = parsed;
   const [command, ...args] = positionals;
-  if (flags.help || !command) {
+  if (flags.help || command === "help") {
     io.out(USAGE);
-    return command || flags.help ? 0 : 2;
+    return 0;
   }
+  if (!command) {
+    io.err(USAGE);
+    return 2;
+  }
+  let target: Target | undefined;
   try {
-    const target = resolveTarget(flags, io.env, io.cwd);
+    if (!COMMANDS.has(command)) throw new UsageError(`unknown command "${command}"`);
+    target = resolveTarget(flags, io.env, io.cwd, io.err);
     const print = (human: string, data: unknown) => io.out(flags.json ? JSON.stringify(data, null, 2) : human);
     switch (command) {
       case "stock":
@@ -100,26 +153,38 @@ export async function runOps(argv: string[], io: Io): Promise<number> {
       case "order":
         return await order(target, args, print);
       case "dlq":
-        return await dlq(target, flags, print);
+        return await dlq(target, args, flags, print, io);
       case "redrive":
         return await redrive(target, flags, print);
       case "reconcile":
         return await reconcile(target, args, flags, print);
       case "report":
         return await report(target, flags, print, io.cwd ?? process.cwd());
-      case "token":
-        return await token(target, args, flags, print);
       default:
-        throw new UsageError(`unknown command "${command}"`);
+        return await token(target, args, flags, print);
     }
   } catch (err) {
-    if (err instanceof UsageError) {
-      io.err(`error: ${err.message}\n\n${USAGE}`);
-      return 2;
-    }
-    io.err(`error: ${err instanceof HttpError ? err.message : (err as Error).stack ?? err}`);
-    return 1;
+    io.err(`error: ${explainError(err, target)}`);
+    return err instanceof UsageError ? 2 : 1;
   }
+}
+
+const COMMANDS = new Set(["stock", "order", "dlq", "redrive", "reconcile", "report", "token"]);
+
+/** One line for whatever went wrong; the stack trace only with OPS_DEBUG=1, for a bug in the CLI itself. */
+function explainError(err: unknown, target: Target | undefined): string {
+  if (err instanceof UsageError) return `${err.message}; ${SEE_HELP}`;
+  if (err instanceof HttpError || err instanceof UnreachableError) return err.message;
+  const network = networkFailure(err);
+  if (network) {
+    const where = target?.sqsEndpoint ? `the queues at ${target.sqsEndpoint}` : `SQS in ${target?.region ?? "your region"}`;
+    return `could not reach ${where} (${network}): ${target?.unreachableHint ?? "check the queue URLs"}`;
+  }
+  const e = err as Error;
+  // A bug in the CLI: where it happened is what a report of it needs.
+  if (process.env.OPS_DEBUG === "1" || [TypeError, ReferenceError, RangeError, SyntaxError].some((k) => err instanceof k)) return e?.stack ?? String(err);
+  const name = e?.name && e.name !== "Error" ? ` (${e.name})` : "";
+  return `${e?.message ?? String(err)}${name}`;
 }
 
 type Print = (human: string, data: unknown) => void;
@@ -196,7 +261,8 @@ interface DeadLetter {
   body: string;
 }
 
-const sqsFor = (target: Target) => sqsClient({ AWS_REGION: target.region, AWS_ENDPOINT_URL_SQS: target.sqsEndpoint });
+const sqsFor = (target: Target) =>
+  sqsClient({ AWS_REGION: target.region, AWS_ENDPOINT_URL_SQS: target.sqsEndpoint, ...(target.sqsCredentials ? { credentials: target.sqsCredentials } : {}) });
 
 function needQueues(target: Target): { queueUrl: string; dlqUrl: string } {
   if (!target.queueUrl || !target.dlqUrl) throw new UsageError("queue URLs unknown: pass --queue-url/--dlq-url, set QUEUE_URL/DLQ_URL, or pass --stage");
@@ -252,28 +318,99 @@ function describe(m: Message): DeadLetter {
   };
 }
 
-async function dlq(target: Target, flags: Flags, print: Print): Promise<number> {
+const letterLine = (d: DeadLetter) =>
+  `${d.request_id ?? "(unparseable)"}  item ${d.item_id ?? "-"}  correlation ${d.correlation_id ?? "-"}  receives ${d.receive_count}` +
+  `${d.sent_at ? `  sent ${d.sent_at}` : ""}\n    reason: ${d.failure_reason}`;
+
+/** Make received messages visible again at once. */
+async function release(sqs: SQSClient, queueUrl: string, messages: Message[]): Promise<void> {
+  for (const batch of chunks(messages)) {
+    await sqs.send(
+      new ChangeMessageVisibilityBatchCommand({
+        QueueUrl: queueUrl,
+        Entries: batch.map((m, i) => ({ Id: String(i), ReceiptHandle: m.ReceiptHandle!, VisibilityTimeout: 0 })),
+      }),
+    );
+  }
+}
+
+async function dlq(target: Target, args: string[], flags: Flags, print: Print, io: Io): Promise<number> {
+  const [sub, ...rest] = args;
+  if (sub === "purge") {
+    if (rest.length) throw new UsageError("dlq purge deletes one message, the oldest, and takes no names");
+    return purge(target, flags, print, io);
+  }
+  if (sub !== undefined) throw new UsageError(`unknown dlq command "${sub}" (dlq lists, dlq purge deletes the oldest message)`);
   const { dlqUrl } = needQueues(target);
   const sqs = await sqsFor(target);
   try {
     const messages = await receiveAll(sqs, dlqUrl, int(flags.max, "max", 1) ?? 1000);
     // Visible again at once: listing must not hide them from a redrive or from the next look.
-    for (const batch of chunks(messages)) {
-      await sqs.send(
-        new ChangeMessageVisibilityBatchCommand({
-          QueueUrl: dlqUrl,
-          Entries: batch.map((m, i) => ({ Id: String(i), ReceiptHandle: m.ReceiptHandle!, VisibilityTimeout: 0 })),
-        }),
-      );
-    }
+    await release(sqs, dlqUrl, messages);
     const letters = messages.map(describe);
-    const lines = letters.map(
-      (d) => `${d.request_id ?? "(unparseable)"}  item ${d.item_id ?? "-"}  correlation ${d.correlation_id ?? "-"}  receives ${d.receive_count}\n    reason: ${d.failure_reason}`,
-    );
-    print(letters.length ? `${letters.length} message(s) in the DLQ:\n${lines.join("\n")}` : "the DLQ is empty", letters);
+    print(letters.length ? `${letters.length} message(s) in the DLQ:\n${letters.map(letterLine).join("\n")}` : "the DLQ is empty", letters);
     return 0;
   } finally {
     sqs.destroy();
+  }
+}
+
+/** How long the message shown stays hidden while the operator decides (made visible again on no). */
+const PURGE_HOLD_SECONDS = 300;
+
+/**
+ * Delete exactly one DLQ message: the oldest of those received (by the time it was dead-lettered), shown first with its
+ * reason, after a y/N answer (or --yes). The others are made visible again before the question; never a PurgeQueue.
+ */
+async function purge(target: Target, flags: Flags, print: Print, io: Io): Promise<number> {
+  const { dlqUrl } = needQueues(target);
+  const sqs = await sqsFor(target);
+  try {
+    const messages = await receiveAll(sqs, dlqUrl, 1000);
+    if (!messages.length) {
+      print("the DLQ is empty: nothing to delete", { deleted: null, left: 0 });
+      return 0;
+    }
+    const sent = (m: Message) => Number(m.Attributes?.SentTimestamp ?? Infinity);
+    const [oldest, ...others] = [...messages].sort((a, b) => sent(a) - sent(b));
+    await release(sqs, dlqUrl, others);
+    await sqs.send(new ChangeMessageVisibilityCommand({ QueueUrl: dlqUrl, ReceiptHandle: oldest!.ReceiptHandle!, VisibilityTimeout: PURGE_HOLD_SECONDS }));
+    const letter = describe(oldest!);
+    const shown = `oldest of ${messages.length} message(s) in the DLQ:\n${letterLine(letter)}`;
+    let yes = flags.yes === true;
+    if (!yes) {
+      io.err(shown);
+      const answer = await ask(io, "delete this message from the DLQ for good? [y/N] ");
+      yes = /^y(es)?$/i.test(answer?.trim() ?? "");
+      if (!yes) {
+        await release(sqs, dlqUrl, [oldest!]);
+        print(`nothing deleted${answer === undefined ? " (no answer; --yes deletes without asking)" : ""}`, { deleted: null, left: messages.length });
+        return 1;
+      }
+    }
+    await sqs.send(new DeleteMessageCommand({ QueueUrl: dlqUrl, ReceiptHandle: oldest!.ReceiptHandle! }));
+    print(`deleted 1 message from the DLQ (${messages.length - 1} left):\n${letterLine(letter)}`, { deleted: letter, left: messages.length - 1 });
+    return 0;
+  } finally {
+    sqs.destroy();
+  }
+}
+
+/** One line from the input; undefined when there is none (no input, or it ended first). */
+async function ask(io: Io, question: string): Promise<string | undefined> {
+  (io.prompt ?? io.err)(question);
+  if (!io.input) return undefined;
+  const rl = readline.createInterface({ input: io.input, terminal: false });
+  try {
+    const answer = await new Promise<string | undefined>((resolve) => {
+      rl.once("line", resolve);
+      rl.once("close", () => resolve(undefined));
+    });
+    // A terminal echoed the answer; from a pipe, echo it, so the transcript reads as a dialogue.
+    if (!(io.input as { isTTY?: boolean }).isTTY) io.err(answer ?? "");
+    return answer;
+  } finally {
+    rl.close();
   }
 }
 
@@ -368,11 +505,31 @@ async function token(target: Target, args: string[], flags: Flags, print: Print)
   }
 }
 
+/** The DLQ's ApproximateNumberOfMessages, or why it is not known; the report goes on either way. */
+async function dlqDepth(target: Target): Promise<{ depth: number } | { unknown: string }> {
+  if (!target.dlqUrl) return { unknown: "no DLQ URL (--dlq-url, DLQ_URL or --stage)" };
+  let sqs: SQSClient | undefined;
+  try {
+    sqs = await sqsFor(target);
+    const out = await sqs.send(new GetQueueAttributesCommand({ QueueUrl: target.dlqUrl, AttributeNames: ["ApproximateNumberOfMessages"] }));
+    return { depth: Number(out.Attributes?.ApproximateNumberOfMessages ?? 0) };
+  } catch (err) {
+    const network = networkFailure(err);
+    return { unknown: network ? `could not reach ${target.sqsEndpoint ?? "SQS"} (${network})` : (err as Error).message };
+  } finally {
+    sqs?.destroy();
+  }
+}
+
 async function report(target: Target, flags: Flags, print: Print, cwd: string): Promise<number> {
   const { items } = await call<{ items: { item_id: string }[] }>(target, "GET", pathOf("listItems"));
   const perItem: SaleReport.ItemReport[] = [];
   for (const { item_id } of items) perItem.push(await call<SaleReport.ItemReport>(target, "GET", pathOf("report", { item_id })));
-  const result = SaleReport.combine(perItem);
+  const dead = await dlqDepth(target);
+  const result = {
+    ...SaleReport.combine(perItem),
+    dlq: "depth" in dead ? { depth: dead.depth } : { depth: null, unknown: dead.unknown },
+  };
   const dir = path.resolve(cwd, typeof flags.out === "string" ? flags.out : "reports");
   fs.mkdirSync(dir, { recursive: true });
   const json = path.join(dir, "sale-report.json");
@@ -386,6 +543,9 @@ async function report(target: Target, flags: Flags, print: Print, cwd: string): 
       `${perItem.length} item(s): ${t.units_sold} units sold in ${t.orders.COMPLETED} orders`,
       `failed: ${Object.entries(t.orders).filter(([s]) => s !== "COMPLETED").map(([s, n]) => `${s} ${n}`).join(", ")}`,
       `rejected: ${rejected}`,
+      "depth" in dead
+        ? `DLQ: ${dead.depth ? `${dead.depth} message(s) waiting (npm run ops -- dlq lists them)` : "empty"}`
+        : `DLQ: depth unknown: ${dead.unknown}`,
       `wrote ${json}`,
       `wrote ${svg}`,
     ].join("\n"),

@@ -1,15 +1,27 @@
 import { describe, expect, it } from "vitest";
 import { spawn, spawnSync } from "node:child_process";
 import { connect, createServer } from "node:net";
-import { mkdtempSync, readdirSync, readFileSync, readlinkSync, symlinkSync } from "node:fs";
+import { existsSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, statSync, symlinkSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { freePort } from "@flash/local/redis-server";
 import { startLocalEngine } from "@flash/local/engine";
 
-// The README's `npm start`, as a user runs it: its own process, its own redis-server, Ctrl-C to stop.
+// The README's `npm start`, as a user runs it: its own process, its own redis-server, Ctrl-C to stop. Its connection
+// file for the ops CLI goes to a directory of its own, not to the repository's .sst/ (where a developer's may be).
 const start = (env: Record<string, string>) =>
-  spawn(process.execPath, ["--import", "tsx", "scripts/local.ts"], { env: { ...process.env, ...env }, stdio: ["ignore", "pipe", "pipe"] });
+  spawn(process.execPath, ["--import", "tsx", "scripts/local.ts"], {
+    env: { ...process.env, LOCAL_PROFILE_FILE: join(mkdtempSync(join(tmpdir(), "npm-start-")), "local-profile.json"), ...env },
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+
+/** `npm run ops -- <argv>` from another shell: none of the exported variables, only where the connection file is. */
+function opsFromAnotherShell(argv: string[], profileFile: string) {
+  const env = Object.fromEntries(
+    Object.entries(process.env).filter(([k]) => !["API_URL", "ADMIN_TOKEN", "QUEUE_URL", "DLQ_URL", "AWS_ENDPOINT_URL", "AWS_ENDPOINT_URL_SQS"].includes(k)),
+  );
+  return spawnSync(process.execPath, ["--import", "tsx", "scripts/ops.ts", ...argv], { env: { ...env, LOCAL_PROFILE_FILE: profileFile }, encoding: "utf8" });
+}
 
 /** Start `npm start` on a free port and wait for its banner. */
 async function launch(env: Record<string, string>) {
@@ -87,6 +99,40 @@ describe("npm start", () => {
     // Its redis-server went with it.
     const ping = spawnSync("redis-cli", ["-p", String(redisPort), "ping"], { encoding: "utf8" });
     expect(ping.stdout.trim()).not.toBe("PONG");
+  });
+
+  it("writes its connection file (0600) for the ops CLI, which finds it without exports; removes it on stop, and leaves another profile's alone", async () => {
+    const file = join(mkdtempSync(join(tmpdir(), "profile-")), ".sst", "local-profile.json");
+    const first = await launch({ ADMIN_TOKEN: "", LOCAL_PROFILE_FILE: file });
+    let second: Awaited<ReturnType<typeof launch>> | undefined;
+    try {
+      expect(first.output.text).toContain(`ops CLI: \`npm run ops -- stock\` in this directory finds this profile by itself (its connection details are in ${file}, removed when it stops)`);
+      expect((statSync(file).mode & 0o777).toString(8)).toBe("600");
+      const written = JSON.parse(readFileSync(file, "utf8"));
+      const token = /admin token: (\S+)/.exec(first.output.text)![1];
+      expect(written).toMatchObject({ pid: first.child.pid, API_URL: first.base, ADMIN_TOKEN: token, AWS_ACCESS_KEY_ID: "local" });
+      expect(written.DLQ_URL).toMatch(/orders-dlq$/);
+
+      const loaded = opsFromAnotherShell(["stock", "sku-1", "--set", "7"], file);
+      expect([loaded.status, loaded.stderr.trim()]).toEqual([0, ""]);
+      expect(loaded.stdout).toMatch(/^loaded: sku-1\s+stock\s+7/);
+      expect(opsFromAnotherShell(["dlq"], file).stdout.trim()).toBe("the DLQ is empty");
+
+      // A second npm start leaves the file to the first, which still runs, and says so.
+      second = await launch({ ADMIN_TOKEN: "", LOCAL_PROFILE_FILE: file });
+      expect(second.output.text).toContain(`ops CLI: ${file} belongs to the npm start already running (pid ${first.child.pid}, ${first.base})`);
+      second.child.kill("SIGINT");
+      expect(await second.exited).toBe(0);
+      expect(JSON.parse(readFileSync(file, "utf8")).pid).toBe(first.child.pid);
+    } finally {
+      if (second?.child.exitCode === null) second.child.kill("SIGINT");
+      first.child.kill("SIGINT");
+      expect(await first.exited).toBe(0);
+    }
+    expect(existsSync(file)).toBe(false);
+    const after = opsFromAnotherShell(["stock"], file);
+    expect(after.status).toBe(2);
+    expect(after.stderr.trim()).toMatch(/^error: no API URL: start the local profile/);
   });
 
   it("explains how to get Redis when redis-server is not on PATH", () => {

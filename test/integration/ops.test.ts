@@ -1,15 +1,19 @@
+import { spawn, spawnSync } from "node:child_process";
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
+import { Readable } from "node:stream";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import { GetQueueAttributesCommand, SendMessageCommand, type SQSClient } from "@aws-sdk/client-sqs";
 import { startLocalEngine, type LocalEngine } from "@flash/local/engine";
+import { freePort } from "@flash/local/redis-server";
 import { itemKeys, ITEMS_KEY, parseLedgerEntry } from "@flash/core/adapters/redis/keys";
 import { connectRedis } from "@flash/core/adapters/redis/client";
 import { type RedisClient } from "@flash/core/adapters/redis/scripts";
 import { sqsClient } from "@flash/core/adapters/sqs/queue";
 import { runOps, type Io } from "../../scripts/ops/cli";
-import { resolveTarget, signRequest } from "../../scripts/ops/target";
+import { explainHttpError, resolveTarget, signRequest } from "../../scripts/ops/target";
+import { writeProfile, type LocalProfile } from "../../scripts/ops/profile";
 import { uid, waitFor } from "../support/fixtures";
 
 // The ops CLI, in-process, against the local profile: real Redis, fauxqs and dynalite, the real handlers.
@@ -47,13 +51,15 @@ afterAll(async () => {
   await engine?.stop();
 });
 
-async function ops(...argv: string[]) {
+/** Run the CLI in-process; `io` replaces the environment, adds a working directory or stdin. */
+async function opsWith(io: Partial<Io>, ...argv: string[]) {
   const out: string[] = [];
   const err: string[] = [];
-  const io: Io = { env, out: (l) => out.push(l), err: (l) => err.push(l) };
-  const code = await runOps(argv, io);
+  const code = await runOps(argv, { env, ...io, out: (l) => out.push(l), err: (l) => err.push(l) });
   return { code, out: out.join("\n"), err: err.join("\n") };
 }
+
+const ops = (...argv: string[]) => opsWith({}, ...argv);
 
 async function opsJson<T>(...argv: string[]): Promise<T> {
   const r = await ops(...argv, "--json");
@@ -92,14 +98,144 @@ describe("ops stock", () => {
     expect((await ops("stock", item, "--set", "10", "--starts-at", "soon")).code).toBe(1); // the API names the field
   });
 
-  it("reports an unknown item, a bad token and a usage error with distinct exit codes", async () => {
-    const unknown = await ops("stock", uid("nothing"));
+  it("reports an unknown item, a bad token and a usage error with distinct exit codes, each in one line", async () => {
+    const item = uid("nosuch");
+    const unknown = await ops("stock", item);
     expect(unknown.code).toBe(1);
-    expect(unknown.err).toContain("HTTP 404");
-    const r = await runOps(["stock"], { env: { ...env, ADMIN_TOKEN: "wrong" }, out: () => undefined, err: () => undefined });
-    expect(r).toBe(1);
-    expect((await ops("stock", "x", "--set", "-1")).code).toBe(2);
+    // The API's message, or a sentence from its error code: never the raw answer.
+    expect(unknown.err).toMatch(new RegExp(`^error: [^\n{}]*\\b${item}\\b[^\n{}]*$`));
+    expect(unknown.err).not.toContain("HTTP 404");
+    const wrong = await opsWith({ env: { ...env, ADMIN_TOKEN: "wrong" } }, "stock");
+    expect(wrong.code).toBe(1);
+    expect(wrong.err).toMatch(/^error: the API refused the admin token \([^\n]*\): is ADMIN_TOKEN from this run of npm start\?$/);
+    const invalid = await ops("stock", item, "--set", "10", "--starts-at", "soon");
+    expect([invalid.code, invalid.err]).toEqual([1, expect.stringMatching(/^error: the API rejected the request: starts_at [^\n{}]+$/)]);
     expect((await ops("fly")).code).toBe(2);
+  });
+
+  it("words an error answer from its message, else from its error code", () => {
+    expect(explainHttpError(404, { error: "unknown_item", item_id: "nosuch" })).toBe("no item nosuch");
+    expect(explainHttpError(409, { error: "conflict", message: "sale window ends before it starts", correlation_id: "c" })).toBe("sale window ends before it starts");
+    expect(explainHttpError(400, { error: "validation_failed", errors: [{ field: "stock", message: "must be >= 0" }, { field: "body", message: "has an unknown field totl" }] }))
+      .toBe("the API rejected the request: stock must be >= 0; body has an unknown field totl");
+    expect(explainHttpError(503, { error: "unavailable", dependency: "redis", correlation_id: "c-1" })).toBe("the engine cannot reach redis right now (HTTP 503); try again (correlation id c-1)");
+    expect(explainHttpError(429, { error: "rate_limited" })).toBe("rate limited (HTTP 429)");
+    expect(explainHttpError(502, "<html>\nBad Gateway</html>")).toBe("HTTP 502: <html>");
+  });
+});
+
+describe("ops usage errors", () => {
+  const seeHelp = "; see npm run ops -- --help";
+
+  it("says what is wrong in one line and points at --help (exit 2)", async () => {
+    expect(await ops("fly")).toEqual({ code: 2, out: "", err: `error: unknown command "fly"${seeHelp}` });
+    expect(await ops("stock", "--fro")).toEqual({ code: 2, out: "", err: `error: unknown option --fro${seeHelp}` });
+    expect(await ops("dlq", "--max")).toEqual({ code: 2, out: "", err: `error: --max needs a value${seeHelp}` });
+    expect(await ops("order")).toEqual({ code: 2, out: "", err: `error: order needs a request_id${seeHelp}` });
+    expect(await ops("dlq", "empty")).toMatchObject({ code: 2, err: expect.stringMatching(/^error: unknown dlq command "empty" [^\n]*$/) });
+  });
+
+  it("takes a negative number as the option's value and refuses it as such", async () => {
+    for (const argv of [["--set", "-5"], ["--set=-5"]]) {
+      expect(await ops("stock", "x", ...argv)).toEqual({ code: 2, out: "", err: `error: --set must be an integer >= 0${seeHelp}` });
+    }
+    expect((await ops("stock", "x", "--set", "5", "--limit", "-2")).err).toBe(`error: --limit must be an integer >= 1${seeHelp}`);
+    expect((await ops("dlq", "--max", "-1")).err).toBe(`error: --max must be an integer >= 1${seeHelp}`);
+    expect((await ops("reconcile", "x", "--total", "-3")).err).toBe(`error: --total must be an integer >= 0${seeHelp}`);
+  });
+
+  it("prints the usage for --help (exit 0) and for no command (exit 2)", async () => {
+    const help = await ops("--help");
+    expect(help.code).toBe(0);
+    expect(help.out).toMatch(/^usage: npm run ops -- <command>/);
+    expect(help.out).toContain("dlq purge [--yes]");
+    const none = await ops();
+    expect(none.code).toBe(2);
+    expect(none.err).toMatch(/^usage: /);
+  });
+});
+
+describe("ops when the engine is not there", () => {
+  it("names the URL it tried and the likely cause, without a stack trace (exit 1)", async () => {
+    const port = await freePort(); // nothing listens on it
+    const down = `http://127.0.0.1:${port}`;
+    const r = await opsWith({ env: { ...env, API_URL: down } }, "stock");
+    expect(r).toEqual({
+      code: 1,
+      out: "",
+      err: `error: could not reach ${down}/admin/items (connection refused): is \`npm start\` running? are the exported variables from this run?`,
+    });
+    const queues = await opsWith({ env: { ...env, AWS_ENDPOINT_URL_SQS: down } }, "dlq");
+    expect(queues.code).toBe(1);
+    expect(queues.err).toBe(`error: could not reach the queues at ${down} (connection refused): is \`npm start\` running? are the exported variables from this run?`);
+    for (const e of [r.err, queues.err]) expect(e).not.toMatch(/TypeError|fetch failed|\n\s+at /);
+  });
+
+  it("asks for the admin token rather than signing a call to the local profile", async () => {
+    const r = await opsWith({ env: { API_URL: engine.url } }, "stock");
+    expect(r.code).toBe(2);
+    expect(r.err).toBe(`error: no admin token for ${engine.url}: set ADMIN_TOKEN (npm start prints it) or pass --token; see npm run ops -- --help`);
+  });
+});
+
+describe("ops finds the running local profile", () => {
+  /** A directory with .sst/local-profile.json, as npm start writes it there. */
+  function profileDir(profile: LocalProfile): { cwd: string; file: string } {
+    const cwd = fs.mkdtempSync(path.join(os.tmpdir(), "ops-profile-"));
+    const file = path.join(cwd, ".sst", "local-profile.json");
+    writeProfile(file, profile);
+    return { cwd, file };
+  }
+  const thisEngine = (pid: number): LocalProfile => ({
+    pid,
+    started_at: new Date().toISOString(),
+    API_URL: engine.url,
+    ADMIN_TOKEN: engine.adminToken,
+    QUEUE_URL: engine.resources.queueUrl,
+    DLQ_URL: engine.resources.dlqUrl,
+    AWS_ENDPOINT_URL_SQS: engine.resources.sqsEndpoint,
+    AWS_REGION: "us-east-1",
+    AWS_ACCESS_KEY_ID: "local",
+    AWS_SECRET_ACCESS_KEY: "local",
+  });
+
+  it("uses its connection file when no target is given, and lets the environment and flags win over it", async () => {
+    const { cwd, file } = profileDir(thisEngine(process.pid)); // this process is alive, as npm start would be
+    try {
+      expect((fs.statSync(file).mode & 0o777).toString(8)).toBe("600");
+      const item = uid("found");
+      const loaded = await opsWith({ env: {}, cwd }, "stock", item, "--set", "4");
+      expect([loaded.code, loaded.err]).toEqual([0, ""]);
+      expect(loaded.out).toContain(`loaded: ${item}`);
+      // The queues and the stand-ins' credentials come from the file too.
+      expect(await opsWith({ env: {}, cwd }, "dlq")).toEqual({ code: 0, out: "the DLQ is empty", err: "" });
+      // Explicit settings win: API_URL (with its token) or --url, and then the file is not read at all.
+      const dead = `http://127.0.0.1:${await freePort()}`;
+      expect((await opsWith({ env: { API_URL: dead, ADMIN_TOKEN: "t" }, cwd }, "stock")).err).toContain(`could not reach ${dead}/admin/items`);
+      expect((await opsWith({ env: {}, cwd }, "stock", "--url", dead, "--token", "t")).err).toContain(`could not reach ${dead}/admin/items`);
+      expect((await opsWith({ env: { ADMIN_TOKEN: "wrong" }, cwd }, "stock")).err).toContain("refused the admin token");
+      // LOCAL_PROFILE_FILE names another place for it.
+      expect((await opsWith({ env: { LOCAL_PROFILE_FILE: file } }, "stock", item)).out).toMatch(new RegExp(`^${item}\\s+stock\\s+4`));
+    } finally {
+      fs.rmSync(cwd, { recursive: true, force: true });
+    }
+  });
+
+  it("ignores a stale file, whose npm start is gone, with a one-line note", async () => {
+    const gone = spawnSync(process.execPath, ["-e", "process.pid"]).pid!; // a process that has exited
+    const { cwd, file } = profileDir(thisEngine(gone));
+    try {
+      const r = await opsWith({ env: {}, cwd }, "stock");
+      expect(r.code).toBe(2);
+      expect(r.err.split("\n")).toEqual([
+        `note: ignoring ${file}: the npm start that wrote it (pid ${gone}) is not running any more`,
+        "error: no API URL: start the local profile (npm start; the CLI finds it), pass --url, set API_URL, or pass --stage <stage>; see npm run ops -- --help",
+      ]);
+      // With a target given, the file is not looked at.
+      expect(await opsWith({ env, cwd }, "dlq")).toEqual({ code: 0, out: "the DLQ is empty", err: "" });
+    } finally {
+      fs.rmSync(cwd, { recursive: true, force: true });
+    }
   });
 });
 
@@ -141,7 +277,9 @@ describe("ops order and report", () => {
     const r = await ops("report", "--out", dir);
     expect(r.code).toBe(0);
     expect(r.out).toContain("wrote");
+    expect(r.out).toContain("DLQ: empty");
     const report = JSON.parse(fs.readFileSync(path.join(dir, "sale-report.json"), "utf8"));
+    expect(report.dlq).toEqual({ depth: 0 });
     const mine = report.items.find((i: { item_id: string }) => i.item_id === item);
     expect(mine.units_sold).toBe(5);
     expect(mine.orders).toMatchObject({ COMPLETED: 5, FAILED_PAYMENT: 1, FAILED_SOLD_OUT: 0 });
@@ -223,6 +361,74 @@ describe("admin routes behind the CLI", () => {
     expect((await post(`/admin/items/${item}/reconcile`, {}, "nope")).status).toBe(401);
     expect((await fetch(`${engine.url}/admin/items/${item}/report`)).status).toBe(401);
     expect((await post(`/admin/items/${uid("gone")}/reconcile`, {})).status).toBe(400); // no counters, no total given
+  });
+});
+
+describe("ops dlq purge", () => {
+  const deadLetter = (request_id: string, reason: string) =>
+    sqs.send(new SendMessageCommand({
+      QueueUrl: engine.resources.dlqUrl,
+      MessageBody: JSON.stringify({ item_id: "sku-dead", user_id: "zoe", amount: 1, request_id, accepted_at: new Date().toISOString() }),
+      MessageAttributes: { failure_reason: { DataType: "String", StringValue: reason } },
+    }));
+  const listed = async () => (await opsJson<{ request_id: string }[]>("dlq")).map((d) => d.request_id);
+
+  it("deletes exactly one message, the oldest, after a yes; none after a no; and report shows the depth", async () => {
+    const [older, newer] = [uid("dead-old"), uid("dead-new")];
+    await deadLetter(older, "poisoned on purpose");
+    await new Promise((r) => setTimeout(r, 20));
+    await deadLetter(newer, "poisoned as well");
+    expect((await listed()).sort()).toEqual([older, newer].sort());
+
+    // report: the depth, printed and written.
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "sale-report-"));
+    const report = await ops("report", "--out", dir);
+    expect(report.out).toContain("DLQ: 2 message(s) waiting (npm run ops -- dlq lists them)");
+    expect(JSON.parse(fs.readFileSync(path.join(dir, "sale-report.json"), "utf8")).dlq).toEqual({ depth: 2 });
+    fs.rmSync(dir, { recursive: true, force: true });
+    const unknown = await opsWith({ env: { ...env, DLQ_URL: undefined } }, "report", "--out", fs.mkdtempSync(path.join(os.tmpdir(), "sale-report-")));
+    expect(unknown.out).toContain("DLQ: depth unknown: no DLQ URL");
+
+    // No: shown first, with its reason; nothing deleted.
+    const no = await opsWith({ input: Readable.from(["n\n"]) }, "dlq", "purge");
+    expect(no.code).toBe(1);
+    expect(no.err).toContain(`oldest of 2 message(s) in the DLQ:\n${older}  item sku-dead`);
+    expect(no.err).toContain("reason: poisoned on purpose");
+    expect(no.err).toContain("delete this message from the DLQ for good? [y/N] ");
+    expect(no.out).toBe("nothing deleted");
+    expect((await listed()).sort()).toEqual([older, newer].sort());
+    expect(await depth(engine.resources.dlqUrl)).toBe(2);
+    // No answer at all (stdin closed) is a no.
+    expect((await opsWith({ input: Readable.from([]) }, "dlq", "purge")).out).toBe("nothing deleted (no answer; --yes deletes without asking)");
+
+    // Yes (typed, or --yes): exactly one goes, the oldest.
+    const yes = await opsWith({}, "dlq", "purge", "--yes");
+    expect(yes.code).toBe(0);
+    expect(yes.out).toContain(`deleted 1 message from the DLQ (1 left):\n${older}`);
+    expect(await listed()).toEqual([newer]);
+    expect(await depth(engine.resources.dlqUrl)).toBe(1);
+    const typed = await opsWith({ input: Readable.from(["y\n"]) }, "dlq", "purge", "--json");
+    expect(JSON.parse(typed.out)).toMatchObject({ deleted: { request_id: newer, failure_reason: "poisoned as well" }, left: 0 });
+    expect(await opsWith({}, "dlq", "purge", "--yes")).toEqual({ code: 0, out: "the DLQ is empty: nothing to delete", err: "" });
+  });
+
+  it("reads the answer from stdin when run from a shell", async () => {
+    const request = uid("dead-shell");
+    await deadLetter(request, "poisoned for the shell");
+    const child = spawn(process.execPath, ["--import", "tsx", "scripts/ops.ts", "dlq", "purge"], { env: { ...process.env, ...env }, stdio: ["pipe", "pipe", "pipe"] });
+    let stdout = "";
+    let stderr = "";
+    child.stdout.on("data", (c) => (stdout += c));
+    child.stderr.on("data", (c) => (stderr += c));
+    child.stdin.end("n\n");
+    const code = await new Promise((resolve) => child.once("exit", resolve));
+    expect(code).toBe(1);
+    expect(stderr).toContain(`${request}  item sku-dead`);
+    expect(stderr).toContain("[y/N] n\n");
+    expect(stdout.trim()).toBe("nothing deleted");
+    expect(await listed()).toEqual([request]);
+    expect((await ops("dlq", "purge", "--yes")).code).toBe(0);
+    expect(await listed()).toEqual([]);
   });
 });
 
