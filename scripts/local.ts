@@ -10,6 +10,13 @@ if (!env.REDIS_URL && !hasRedisServer()) {
   );
   process.exit(1);
 }
+if (env.QUEUE_TRANSPORT === "kafka" && !env.KAFKA_BROKERS) {
+  console.error(
+    "QUEUE_TRANSPORT=kafka needs KAFKA_BROKERS=host:port, a Kafka-protocol broker to use " +
+      "(e.g. docker compose --profile localstack up -d redpanda, then KAFKA_BROKERS=127.0.0.1:19092).",
+  );
+  process.exit(1);
+}
 // Powertools reads these itself, when the handler modules load.
 env.POWERTOOLS_METRICS_DISABLED ??= "true"; // EMF lines are for CloudWatch; set to false to see them
 env.POWERTOOLS_LOG_LEVEL ??= "WARN";
@@ -29,15 +36,21 @@ const engine = await startLocalEngine({
 });
 const { config, resources } = engine;
 const standIns = !env.QUEUE_URL && !env.AWS_ENDPOINT_URL;
+const kafka = config.QUEUE_TRANSPORT === "kafka";
 // What the ops CLI (npm run ops -- <command>) needs, ready to paste into another shell.
 const cli: Record<string, string | undefined> = {
   API_URL: engine.url,
   ADMIN_TOKEN: engine.adminToken,
   REDIS_URL: engine.redisUrl,
-  QUEUE_URL: resources.queueUrl,
-  DLQ_URL: resources.dlqUrl,
+  ...(kafka
+    ? {
+        QUEUE_TRANSPORT: "kafka",
+        KAFKA_BROKERS: config.KAFKA_BROKERS,
+        KAFKA_TOPIC: config.KAFKA_TOPIC,
+        KAFKA_DEAD_LETTER_TOPIC: config.KAFKA_DEAD_LETTER_TOPIC,
+      }
+    : { QUEUE_URL: resources.queueUrl, DLQ_URL: resources.dlqUrl, AWS_ENDPOINT_URL_SQS: config.AWS_ENDPOINT_URL_SQS }),
   ORDERS_TABLE: resources.table,
-  AWS_ENDPOINT_URL_SQS: config.AWS_ENDPOINT_URL_SQS,
   AWS_ENDPOINT_URL_DYNAMODB: config.AWS_ENDPOINT_URL_DYNAMODB,
   AWS_REGION: config.AWS_REGION,
   AWS_ACCESS_KEY_ID: standIns ? LOCAL_CREDENTIALS.accessKeyId : env.AWS_ACCESS_KEY_ID,
@@ -48,7 +61,7 @@ console.log(
   [
     `flash-sale engine listening on ${engine.url}`,
     `admin token: ${engine.adminToken}${env.ADMIN_TOKEN ? " (from ADMIN_TOKEN)" : " (generated; set ADMIN_TOKEN to choose one)"}`,
-    `redis: ${engine.redisUrl}  queue: ${resources.queueUrl}  table: ${resources.table}`,
+    `redis: ${engine.redisUrl}  ${kafka ? `queue: Kafka topic ${config.KAFKA_TOPIC} on ${config.KAFKA_BROKERS} (dead letters: ${config.KAFKA_DEAD_LETTER_TOPIC})` : `queue: ${resources.queueUrl}`}  table: ${resources.table}`,
     "",
     "# ops CLI environment (paste into another shell, then: npm run ops -- stock):",
     ...Object.entries(cli).filter(([, v]) => v).map(([k, v]) => `export ${k}=${JSON.stringify(v)}`),

@@ -20,7 +20,8 @@ import { SaleReport } from "@flash/core/domain/report";
 import type { Reconcile } from "@flash/core/domain/reconcile";
 import type { ItemLevels } from "@flash/core/domain/ports";
 import type { Order } from "@flash/core/domain/order";
-import { call, HttpError, resolveTarget, UsageError, type Target } from "./target";
+import { call, HttpError, resolveTarget, UsageError, type KafkaTarget, type Target } from "./target";
+import { kafkaDlq, kafkaRedrive } from "./kafka";
 import { saleReportSvg } from "./chart";
 
 export const USAGE = `usage: npm run ops -- <command> [options]
@@ -31,6 +32,7 @@ commands:
   order <request_id>                                     look up an order
   dlq [--max <n>]                                        list dead-lettered messages (they stay in the DLQ)
   redrive [--max <n>]                                    move DLQ messages back to the orders queue
+                                                         (on Kafka: the dead-letter topic, see docs/kafka.md)
   reconcile [<item>...] [--repair] [--total <units>] [--limit <per-user>]
                                                          compare Redis with the order records; --repair fixes drift,
                                                          --total rebuilds an item whose counters were lost
@@ -43,7 +45,9 @@ target (flags win over the environment):
   --queue-url, --dlq-url   or QUEUE_URL, DLQ_URL
   --region                 or AWS_REGION (us-east-1)
   --json                   print raw JSON
-AWS_ENDPOINT_URL_SQS (or AWS_ENDPOINT_URL) points the SQS calls at a stand-in.`;
+AWS_ENDPOINT_URL_SQS (or AWS_ENDPOINT_URL) points the SQS calls at a stand-in.
+QUEUE_TRANSPORT=kafka with KAFKA_BROKERS (KAFKA_TOPIC, KAFKA_DEAD_LETTER_TOPIC, KAFKA_IAM_AUTH) makes dlq and
+redrive work on the Kafka dead-letter topic; --stage does so for a stage deployed on MSK.`;
 
 export interface Io {
   env: NodeJS.ProcessEnv;
@@ -244,7 +248,10 @@ function describe(m: Message): DeadLetter {
   };
 }
 
+const onKafka = (target: Target): target is Target & { kafka: KafkaTarget } => target.kafka !== undefined;
+
 async function dlq(target: Target, flags: Flags, print: Print): Promise<number> {
+  if (onKafka(target)) return kafkaDlq(target, int(flags.max, "max", 1) ?? 1000, print);
   const { dlqUrl } = needQueues(target);
   const sqs = await sqsFor(target);
   try {
@@ -270,6 +277,7 @@ async function dlq(target: Target, flags: Flags, print: Print): Promise<number> 
 }
 
 async function redrive(target: Target, flags: Flags, print: Print): Promise<number> {
+  if (onKafka(target)) return kafkaRedrive(target, int(flags.max, "max", 1) ?? 10_000, print);
   const { queueUrl, dlqUrl } = needQueues(target);
   const sqs = await sqsFor(target);
   try {
