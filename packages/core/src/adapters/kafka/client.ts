@@ -27,7 +27,7 @@ function credentialsOf(settings: KafkaClientSettings): CredentialSource {
 
 /**
  * A kafkajs client. Timeouts are explicit, as for the AWS clients: a buy answers 503 quickly rather than hanging on an
- * unreachable broker. On MSK (KAFKA_IAM_AUTH=true): TLS and SASL AWS_MSK_IAM. kafkajs logs its errors only.
+ * unreachable broker. On MSK (KAFKA_IAM_AUTH=true): TLS and SASL AWS_MSK_IAM.
  */
 export function kafkaClient(settings: KafkaClientSettings): Kafka {
   const brokers = brokerList(settings.KAFKA_BROKERS);
@@ -41,7 +41,11 @@ export function kafkaClient(settings: KafkaClientSettings): Kafka {
     connectionTimeout: Math.min(1000, timeoutMs),
     authenticationTimeout: timeoutMs,
     requestTimeout: timeoutMs,
-    logLevel: logLevel.ERROR,
+    // Reconnects and metadata: a few quick tries, no more (the caller's deadline is what counts).
+    retry: { retries: 3, initialRetryTime: 100, maxRetryTime: 1000 },
+    // Silent: every failure reaches the caller, which logs it with the order's correlation id (kafkajs would log
+    // each reconnect attempt of an outage on its own).
+    logLevel: logLevel.NOTHING,
   });
 }
 
