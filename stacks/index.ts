@@ -5,11 +5,12 @@ import { defaultFunctionProps } from "./functions.js";
 import { Network } from "./Network.js";
 import { Cache } from "./Cache.js";
 import { Orders } from "./Orders.js";
+import { Kafka } from "./Kafka.js";
 import { Api } from "./Api.js";
 import { Processor } from "./Processor.js";
 import { Monitoring } from "./Monitoring.js";
 
-export { Network, Cache, Orders, Api, Processor, Monitoring };
+export { Network, Cache, Orders, Kafka, Api, Processor, Monitoring };
 
 /**
  * Registers every stack of the app. Shared by sst.config.ts, scripts/synth.ts and the
@@ -26,7 +27,10 @@ export function registerStacks(app: App): void {
 
   app.setDefaultFunctionProps(defaultFunctionProps());
 
-  app.stack(Network).stack(Cache).stack(Orders).stack(Api).stack(Processor).stack(Monitoring);
+  // The Kafka stack exists on MSK stages only (queue.transport "msk"); the others use useKafka(), which is empty there.
+  app.stack(Network).stack(Cache).stack(Orders);
+  if (config.queue.transport === "msk") app.stack(Kafka);
+  app.stack(Api).stack(Processor).stack(Monitoring);
 
   // SST adds a custom-resource handler function to every stack (sst/constructs/Stack.js); its runtime, role and
   // settings are SST's, not ours to change.
