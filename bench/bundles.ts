@@ -18,7 +18,8 @@ for (const asset of readdirSync(dist).filter((d) => d.startsWith("asset."))) {
   if (!existsSync(root)) continue;
   // Handlers sit one folder down (http/, queue/, schedule/): the name is that path, e.g. "http/buy".
   for (const f of readdirSync(root, { recursive: true }) as string[]) {
-    if (f.endsWith(".mjs")) bundles.push({ name: f.replace(/\.mjs$/, ""), file: join(root, f), root: resolve(dist, asset) });
+    // Chunks (a dynamic import's code, e.g. the Kafka adapter: "queue-ABCD1234.mjs") sit beside the handlers.
+    if (f.endsWith(".mjs") && !/-[A-Z0-9]{8}\.mjs$/.test(f)) bundles.push({ name: f.replace(/\.mjs$/, ""), file: join(root, f), root: resolve(dist, asset) });
   }
 }
 

@@ -36,6 +36,12 @@ if (port !== 0) {
   if (!free) refuse(`port ${port} is in use; set PORT to another one (PORT=0 picks a free port)`);
 }
 
+if (env.QUEUE_TRANSPORT === "kafka" && !env.KAFKA_BROKERS) {
+  refuse(
+    "QUEUE_TRANSPORT=kafka needs KAFKA_BROKERS=host:port, a Kafka-protocol broker to use " +
+      "(e.g. docker compose --profile localstack up -d redpanda, then KAFKA_BROKERS=127.0.0.1:19092).",
+  );
+}
 // Powertools reads these itself, when the handler modules load.
 env.POWERTOOLS_METRICS_DISABLED ??= "true"; // EMF lines are for CloudWatch; set to false to see them
 env.POWERTOOLS_LOG_LEVEL ??= "WARN";
@@ -79,15 +85,21 @@ if (env.REDIS_URL) {
 }
 
 const standIns = !env.QUEUE_URL && !env.AWS_ENDPOINT_URL;
+const kafka = config.QUEUE_TRANSPORT === "kafka";
 // What the ops CLI (npm run ops -- <command>) needs, ready to paste into another shell.
 const cli: Record<string, string | undefined> = {
   API_URL: engine.url,
   ADMIN_TOKEN: engine.adminToken,
   REDIS_URL: engine.redisUrl,
-  QUEUE_URL: resources.queueUrl,
-  DLQ_URL: resources.dlqUrl,
+  ...(kafka
+    ? {
+        QUEUE_TRANSPORT: "kafka",
+        KAFKA_BROKERS: config.KAFKA_BROKERS,
+        KAFKA_TOPIC: config.KAFKA_TOPIC,
+        KAFKA_DEAD_LETTER_TOPIC: config.KAFKA_DEAD_LETTER_TOPIC,
+      }
+    : { QUEUE_URL: resources.queueUrl, DLQ_URL: resources.dlqUrl, AWS_ENDPOINT_URL_SQS: config.AWS_ENDPOINT_URL_SQS }),
   ORDERS_TABLE: resources.table,
-  AWS_ENDPOINT_URL_SQS: config.AWS_ENDPOINT_URL_SQS,
   AWS_ENDPOINT_URL_DYNAMODB: config.AWS_ENDPOINT_URL_DYNAMODB,
   AWS_REGION: config.AWS_REGION,
   AWS_ACCESS_KEY_ID: standIns ? LOCAL_CREDENTIALS.accessKeyId : env.AWS_ACCESS_KEY_ID,
@@ -152,7 +164,7 @@ console.log(
     `flash-sale engine listening on ${engine.url}`,
     `storefront: ${engine.url}/ (items from ?items=sku-1,sku-2 or STOREFRONT_ITEMS)`,
     `admin token: ${engine.adminToken}${env.ADMIN_TOKEN ? " (from ADMIN_TOKEN)" : " (generated; set ADMIN_TOKEN to choose one)"}`,
-    `redis: ${engine.redisUrl}  queue: ${resources.queueUrl}  table: ${resources.table}`,
+    `redis: ${engine.redisUrl}  ${kafka ? `queue: Kafka topic ${config.KAFKA_TOPIC} on ${config.KAFKA_BROKERS} (dead letters: ${config.KAFKA_DEAD_LETTER_TOPIC})` : `queue: ${resources.queueUrl}`}  table: ${resources.table}`,
     engine.auth
       ? `buyer identity: JWT from ${engine.auth.issuer} (audience ${engine.auth.audience.join(", ")}; buyer = claim ${engine.auth.userClaim})` +
         (engine.auth.dev ? "\n  dev issuer: `npm run ops -- token <user_id>` prints a token; send it as Authorization: Bearer <token>" : "")

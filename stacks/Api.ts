@@ -5,6 +5,7 @@ import { NagSuppressions } from "cdk-nag";
 import { apiCorsOrigins, getStageConfig, resolveBuyerJwt } from "./config.js";
 import { createFunction, handlerPath } from "./functions.js";
 import { Orders } from "./Orders.js";
+import { kafkaGrants, useKafka } from "./Kafka.js";
 import { ORDERS_TABLE } from "@flash/core/contract/resources";
 import { NOT_ALLOWED_PATHS, ROUTES, routeKey, type HandlerName, type Route } from "@flash/core/contract/routes";
 
@@ -66,6 +67,8 @@ const SYNCHRONOUS_NO_DLQ = {
 export function Api({ stack, app }: StackContext): ApiOutputs {
   const config = getStageConfig(app.stage);
   const { queue, table } = use(Orders);
+  const kafka = useKafka(app.stage);
+  const onKafka = config.queue.transport === "msk";
   const fn = config.apiFunctions;
   const buyerJwt = resolveBuyerJwt(app.stage, config);
 
@@ -75,7 +78,8 @@ export function Api({ stack, app }: StackContext): ApiOutputs {
     timeoutSeconds: fn.timeoutSeconds,
     memoryMb: fn.memoryMb,
     permissions: [
-      new iam.PolicyStatement({ actions: ["sqs:SendMessage"], resources: [queue.queueArn] }),
+      // The enqueue: to the orders queue, or (MSK) to the orders topic with the idempotent producer.
+      ...(onKafka ? kafkaGrants.producer(kafka, kafka.topics!.orders) : [new iam.PolicyStatement({ actions: ["sqs:SendMessage"], resources: [queue!.queueArn] })]),
       // A duplicate request_id answers with the stored order's status.
       new iam.PolicyStatement({ actions: ["dynamodb:GetItem"], resources: [table.tableArn] }),
     ],
@@ -111,8 +115,8 @@ export function Api({ stack, app }: StackContext): ApiOutputs {
     timeoutSeconds: fn.timeoutSeconds,
     memoryMb: 256,
     permissions: [
-      // The orders queue only: the health check reads one attribute of it.
-      new iam.PolicyStatement({ actions: ["sqs:GetQueueAttributes"], resources: [queue.queueArn] }),
+      // The orders queue only: the health check reads one attribute of it (MSK: the orders topic's metadata).
+      ...(onKafka ? kafkaGrants.describe(kafka) : [new iam.PolicyStatement({ actions: ["sqs:GetQueueAttributes"], resources: [queue!.queueArn] })]),
       new iam.PolicyStatement({ actions: ["dynamodb:DescribeTable"], resources: [table.tableArn] }),
     ],
   });

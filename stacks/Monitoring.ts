@@ -3,15 +3,18 @@ import { Duration } from "aws-cdk-lib";
 import * as cw from "aws-cdk-lib/aws-cloudwatch";
 import { SnsAction } from "aws-cdk-lib/aws-cloudwatch-actions";
 import * as sns from "aws-cdk-lib/aws-sns";
+import type * as sqs from "aws-cdk-lib/aws-sqs";
 import { EmailSubscription } from "aws-cdk-lib/aws-sns-subscriptions";
 import { NagSuppressions } from "cdk-nag";
 import { getStageConfig, queueAgeAlarmSeconds, resolveAlarmEmails } from "./config.js";
 import { failedMetric, Metric, METRICS_NAMESPACE, rejectedMetric, SERVICE_NAME } from "@flash/core/contract/metrics";
 import { Order } from "@flash/core/domain/order";
+import { ORDERS_TOPIC } from "@flash/core/contract/resources";
 import { Cache, cacheName } from "./Cache.js";
 import { Orders } from "./Orders.js";
 import { Api } from "./Api.js";
 import { Processor } from "./Processor.js";
+import { useKafka } from "./Kafka.js";
 
 /**
  * The app's custom EMF metrics (contract/metrics.ts): namespace FlashSale, dimension `stage`. Powertools Metrics
@@ -31,6 +34,7 @@ export function Monitoring({ stack, app }: StackContext) {
   const config = getStageConfig(app.stage);
   const a = config.alarms;
   const { queue, dlq } = use(Orders);
+  const kafka = useKafka(app.stage);
   const { api, buy } = use(Api);
   const { processor, sweeper } = use(Processor);
   const { cache } = use(Cache);
@@ -63,12 +67,10 @@ export function Monitoring({ stack, app }: StackContext) {
     return created;
   };
 
+  const graph = (title: string, left: cw.IMetric[], right: cw.IMetric[] = [], rightAnnotations?: cw.HorizontalAnnotation[]) =>
+    new cw.GraphWidget({ title, left, right, width: 12, height: 6, rightAnnotations });
+
   // --- metrics -------------------------------------------------------------------------
-  const dlqVisible = dlq.metricApproximateNumberOfMessagesVisible({ period, statistic: "Maximum" });
-  const dlqAge = dlq.metricApproximateAgeOfOldestMessage({ period, statistic: "Maximum" });
-  const queueVisible = queue.metricApproximateNumberOfMessagesVisible({ period, statistic: "Maximum" });
-  const queueInFlight = queue.metricApproximateNumberOfMessagesNotVisible({ period, statistic: "Maximum" });
-  const queueAge = queue.metricApproximateAgeOfOldestMessage({ period, statistic: "Maximum" });
   const processorErrors = processor.metricErrors({ period, statistic: "Sum" });
   const processorThrottles = processor.metricThrottles({ period, statistic: "Sum" });
   const processorInvocations = processor.metricInvocations({ period, statistic: "Sum" });
@@ -125,20 +127,11 @@ export function Monitoring({ stack, app }: StackContext) {
 
   // --- alarms --------------------------------------------------------------------------
   const evaluationPeriods = a.evaluationPeriods;
-  alarm("DlqNotEmpty", {
-    alarmDescription: "Orders landed in the DLQ (processing failed maxReceiveCount times or was unparseable).",
-    metric: dlqVisible,
-    threshold: 0,
-    comparisonOperator: cw.ComparisonOperator.GREATER_THAN_THRESHOLD,
-    evaluationPeriods: 1,
-  });
-  alarm("DlqOldestMessageAge", {
-    alarmDescription: `The oldest DLQ message is older than ${a.dlqOldestMessageAgeSeconds} s: nobody is redriving.`,
-    metric: dlqAge,
-    threshold: a.dlqOldestMessageAgeSeconds,
-    comparisonOperator: cw.ComparisonOperator.GREATER_THAN_THRESHOLD,
-    evaluationPeriods: 1,
-  });
+  // The transport's own: the SQS queue and DLQ, or the Kafka consumer lag and dead-letter topic. Widgets for the dashboard.
+  const transportWidgets =
+    queue && dlq
+      ? sqsAlarms(queue, dlq)
+      : kafkaAlarms(kafka as Required<Pick<typeof kafka, "clusterName" | "topics" | "consumerGroup">>);
   alarm("ProcessorErrors", {
     alarmDescription: "The order processor threw (whole-batch failures).",
     metric: processorErrors,
@@ -171,15 +164,6 @@ export function Monitoring({ stack, app }: StackContext) {
     alarmDescription: "The circuit breaker around the orders queue opened in at least one buy function: buys answer 503 at once.",
     metric: appMetric(Metric.QueueCircuitOpened),
     threshold: 0,
-    comparisonOperator: cw.ComparisonOperator.GREATER_THAN_THRESHOLD,
-    evaluationPeriods: 1,
-  });
-  alarm("QueueOldestMessageAge", {
-    alarmDescription:
-      `The oldest order in the orders queue waited more than ${queueAgeAlarmSeconds(config)} s, a third of the ` +
-      `reservation TTL (${config.sweeper.reservationTtlSeconds} s): the sweeper may expire holds whose message is still queued.`,
-    metric: queueAge,
-    threshold: queueAgeAlarmSeconds(config),
     comparisonOperator: cw.ComparisonOperator.GREATER_THAN_THRESHOLD,
     evaluationPeriods: 1,
   });
@@ -239,11 +223,9 @@ export function Monitoring({ stack, app }: StackContext) {
   // --- dashboard -----------------------------------------------------------------------
   const dashboardName = app.logicalPrefixedName("dashboard");
   const dashboard = new cw.Dashboard(stack, "Dashboard", { dashboardName });
-  const graph = (title: string, left: cw.IMetric[], right: cw.IMetric[] = [], rightAnnotations?: cw.HorizontalAnnotation[]) =>
-    new cw.GraphWidget({ title, left, right, width: 12, height: 6, rightAnnotations });
   dashboard.addWidgets(
     new cw.TextWidget({
-      markdown: `# ${app.name} / ${app.stage}\nOrders: POST /buy -> SQS \`orders\` -> processor -> DynamoDB. Custom metrics: namespace \`${METRICS_NAMESPACE}\`, dimensions \`service=${SERVICE_NAME}\`, \`stage=${app.stage}\`.`,
+      markdown: `# ${app.name} / ${app.stage}\nOrders: POST /buy -> ${queue ? "SQS" : "MSK topic"} \`orders\` -> processor -> DynamoDB. Custom metrics: namespace \`${METRICS_NAMESPACE}\`, dimensions \`service=${SERVICE_NAME}\`, \`stage=${app.stage}\`.`,
       width: 24,
       height: 2,
     }),
@@ -272,12 +254,7 @@ export function Monitoring({ stack, app }: StackContext) {
     ]),
     graph("HTTP API requests / 4xx / 5xx", [apiCount], [api4xx, api5xx]),
   );
-  dashboard.addWidgets(
-    graph("Orders queue depth", [queueVisible, queueInFlight], [queueAge.with({ label: "oldest message age (s)" })], [
-      { value: queueAgeAlarmSeconds(config), label: "age alarm (TTL / 3)" },
-    ]),
-    graph("DLQ depth / oldest age", [dlqVisible], [dlqAge.with({ label: "oldest message age (s)" })]),
-  );
+  dashboard.addWidgets(...transportWidgets);
   dashboard.addWidgets(
     graph("Processor invocations / concurrency", [processorInvocations], [processorConcurrency]),
     graph("Processor errors / throttles", [processorErrors, processorThrottles]),
@@ -303,6 +280,96 @@ export function Monitoring({ stack, app }: StackContext) {
       height: 3,
     }),
   );
+
+  /** SQS: the DLQ's depth and age, the orders queue's oldest message. */
+  function sqsAlarms(queue: sqs.IQueue, dlq: sqs.IQueue): cw.IWidget[] {
+    const dlqVisible = dlq.metricApproximateNumberOfMessagesVisible({ period, statistic: "Maximum" });
+    const dlqAge = dlq.metricApproximateAgeOfOldestMessage({ period, statistic: "Maximum" });
+    const queueVisible = queue.metricApproximateNumberOfMessagesVisible({ period, statistic: "Maximum" });
+    const queueInFlight = queue.metricApproximateNumberOfMessagesNotVisible({ period, statistic: "Maximum" });
+    const queueAge = queue.metricApproximateAgeOfOldestMessage({ period, statistic: "Maximum" });
+    alarm("DlqNotEmpty", {
+      alarmDescription: "Orders landed in the DLQ (processing failed maxReceiveCount times or was unparseable).",
+      metric: dlqVisible,
+      threshold: 0,
+      comparisonOperator: cw.ComparisonOperator.GREATER_THAN_THRESHOLD,
+      evaluationPeriods: 1,
+    });
+    alarm("DlqOldestMessageAge", {
+      alarmDescription: `The oldest DLQ message is older than ${a.dlqOldestMessageAgeSeconds} s: nobody is redriving.`,
+      metric: dlqAge,
+      threshold: a.dlqOldestMessageAgeSeconds,
+      comparisonOperator: cw.ComparisonOperator.GREATER_THAN_THRESHOLD,
+      evaluationPeriods: 1,
+    });
+    alarm("QueueOldestMessageAge", {
+      alarmDescription:
+        `The oldest order in the orders queue waited more than ${queueAgeAlarmSeconds(config)} s, a third of the ` +
+        `reservation TTL (${config.sweeper.reservationTtlSeconds} s): the sweeper may expire holds whose message is still queued.`,
+      metric: queueAge,
+      threshold: queueAgeAlarmSeconds(config),
+      comparisonOperator: cw.ComparisonOperator.GREATER_THAN_THRESHOLD,
+      evaluationPeriods: 1,
+    });
+    return [
+      graph("Orders queue depth", [queueVisible, queueInFlight], [queueAge.with({ label: "oldest message age (s)" })], [
+        { value: queueAgeAlarmSeconds(config), label: "age alarm (TTL / 3)" },
+      ]),
+      graph("DLQ depth / oldest age", [dlqVisible], [dlqAge.with({ label: "oldest message age (s)" })]),
+    ];
+  }
+
+  /**
+   * MSK: the processor's consumer lag, in records (the mapping's OffsetLag) and in time (MSK's EstimatedMaxTimeLag of
+   * the consumer group: the analogue of the queue's oldest message), records written to the dead-letter topic, and
+   * dead letters nobody redrove (the redrive group's lag on the dead-letter topic; MSK publishes a group's lag once
+   * the group has committed offsets, so this one starts with the first `ops redrive`).
+   */
+  function kafkaAlarms(k: { clusterName: string; topics: { orders: string; deadLetter: string }; consumerGroup: string }): cw.IWidget[] {
+    const offsetLag = processor.metric("OffsetLag", { period, statistic: "Maximum" });
+    const mskMetric = (metricName: string, dimensions: Record<string, string>, statistic = "Maximum") =>
+      new cw.Metric({ namespace: "AWS/Kafka", metricName, dimensionsMap: { "Cluster Name": k.clusterName, ...dimensions }, statistic, period });
+    const timeLag = mskMetric("EstimatedMaxTimeLag", { "Consumer Group": k.consumerGroup, Topic: k.topics.orders });
+    const dltIn = mskMetric("MessagesInPerSec", { Topic: k.topics.deadLetter });
+    const ordersIn = mskMetric("MessagesInPerSec", { Topic: k.topics.orders });
+    const notRedriven = mskMetric("SumOffsetLag", { "Consumer Group": `${k.topics.deadLetter}${ORDERS_TOPIC.redriveGroupSuffix}`, Topic: k.topics.deadLetter });
+    alarm("ConsumerOffsetLag", {
+      alarmDescription: `The processor is more than ${a.consumerOffsetLagRecords} records behind on the orders topic (OffsetLag): a backlog, or a partition held by a failing record.`,
+      metric: offsetLag,
+      threshold: a.consumerOffsetLagRecords,
+      comparisonOperator: cw.ComparisonOperator.GREATER_THAN_THRESHOLD,
+      evaluationPeriods,
+    });
+    alarm("ConsumerTimeLag", {
+      alarmDescription:
+        `The processor's consumer group is more than ${queueAgeAlarmSeconds(config)} s behind on the orders topic (EstimatedMaxTimeLag), ` +
+        `a third of the reservation TTL (${config.sweeper.reservationTtlSeconds} s).`,
+      metric: timeLag,
+      threshold: queueAgeAlarmSeconds(config),
+      comparisonOperator: cw.ComparisonOperator.GREATER_THAN_THRESHOLD,
+      evaluationPeriods: 1,
+    });
+    alarm("DeadLetterTopicWrites", {
+      alarmDescription: `Orders were written to the dead-letter topic ${k.topics.deadLetter} (unparseable, failed MAX_RECEIVE_COUNT times, or the mapping's retries ran out).`,
+      metric: dltIn,
+      threshold: 0,
+      comparisonOperator: cw.ComparisonOperator.GREATER_THAN_THRESHOLD,
+      evaluationPeriods: 1,
+    });
+    alarm("DeadLetterTopicNotRedriven", {
+      alarmDescription: `Dead letters have waited unredriven for more than ${a.dlqOldestMessageAgeSeconds} s (the redrive group's lag on ${k.topics.deadLetter}).`,
+      metric: notRedriven,
+      threshold: 0,
+      comparisonOperator: cw.ComparisonOperator.GREATER_THAN_THRESHOLD,
+      evaluationPeriods: Math.max(1, Math.ceil(a.dlqOldestMessageAgeSeconds / a.periodSeconds)),
+    });
+    return [
+      graph("Orders topic: records in / consumer lag", [ordersIn, offsetLag.with({ label: "OffsetLag (records)" })], [timeLag.with({ label: "EstimatedMaxTimeLag (s)" })], [
+        { value: queueAgeAlarmSeconds(config), label: "time lag alarm (TTL / 3)" },
+      ]),
+      graph("Dead-letter topic: records in / not redriven", [dltIn], [notRedriven.with({ label: "not redriven (records)" })]),
+    ];
+  }
 
   stack.addOutputs({
     DashboardUrl: `https://${stack.region}.console.aws.amazon.com/cloudwatch/home?region=${stack.region}#dashboards/dashboard/${dashboardName}`,

@@ -3,22 +3,26 @@ import { Duration, RemovalPolicy } from "aws-cdk-lib";
 import * as sqs from "aws-cdk-lib/aws-sqs";
 import * as dynamodb from "aws-cdk-lib/aws-dynamodb";
 import { NagSuppressions } from "cdk-nag";
-import { getStageConfig, VISIBILITY_TIMEOUT_FACTOR } from "./config.js";
+import { getStageConfig, VISIBILITY_TIMEOUT_FACTOR, type StageConfig } from "./config.js";
 import { ORDERS_QUEUE, ORDERS_TABLE } from "@flash/core/contract/resources";
 
 export interface OrdersOutputs {
-  queue: sqs.Queue;
-  dlq: sqs.Queue;
+  /** The orders queue and its DLQ: on SQS stages only (an MSK stage's orders travel on a topic, stacks/Kafka.ts). */
+  queue?: sqs.Queue;
+  dlq?: sqs.Queue;
   table: dynamodb.Table;
 }
 
 /**
  * The order pipeline's durable state: the `orders` queue (+ DLQ) between POST /buy and the
- * processor, and the orders table the processor writes and GET /orders reads.
+ * processor (queue.transport "sqs"), and the orders table the processor writes and GET /orders reads.
  */
 export function Orders({ stack, app }: StackContext): OrdersOutputs {
   const config = getStageConfig(app.stage);
   const removalPolicy = config.retainData ? RemovalPolicy.RETAIN : RemovalPolicy.DESTROY;
+  const table = ordersTable(stack, app.logicalPrefixedName(ORDERS_TABLE.defaultName), config, removalPolicy);
+  stack.addOutputs({ OrdersTable: table.tableName });
+  if (config.queue.transport !== "sqs") return { table };
 
   const dlq = new sqs.Queue(stack, "OrdersDlq", {
     queueName: app.logicalPrefixedName(`${ORDERS_QUEUE.defaultName}${ORDERS_QUEUE.deadLetterSuffix}`),
@@ -45,8 +49,17 @@ export function Orders({ stack, app }: StackContext): OrdersOutputs {
     removalPolicy,
   });
 
+  stack.addOutputs({
+    QueueUrl: queue.queueUrl,
+    DlqUrl: dlq.queueUrl,
+  });
+
+  return { queue, dlq, table };
+}
+
+function ordersTable(stack: StackContext["stack"], tableName: string, config: StageConfig, removalPolicy: RemovalPolicy): dynamodb.Table {
   const table = new dynamodb.Table(stack, "OrdersTable", {
-    tableName: app.logicalPrefixedName(ORDERS_TABLE.defaultName),
+    tableName,
     partitionKey: { name: ORDERS_TABLE.partitionKey, type: dynamodb.AttributeType.STRING },
     billingMode: dynamodb.BillingMode.PAY_PER_REQUEST,
     pointInTimeRecoverySpecification: { pointInTimeRecoveryEnabled: config.pointInTimeRecovery },
@@ -72,12 +85,5 @@ export function Orders({ stack, app }: StackContext): OrdersOutputs {
     projectionType: dynamodb.ProjectionType.INCLUDE,
     nonKeyAttributes: [...ORDERS_TABLE.byItem.projected],
   });
-
-  stack.addOutputs({
-    QueueUrl: queue.queueUrl,
-    DlqUrl: dlq.queueUrl,
-    OrdersTable: table.tableName,
-  });
-
-  return { queue, dlq, table };
+  return table;
 }

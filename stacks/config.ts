@@ -51,6 +51,12 @@ export const VISIBILITY_TIMEOUT_FACTOR = 6;
 /** AWS recommends a redrive maxReceiveCount of at least 5 for queues consumed by a Lambda event source mapping. */
 export const MIN_MAX_RECEIVE_COUNT = 5;
 
+/**
+ * What carries the orders from the buy call to the processor. "sqs": an SQS queue and its DLQ. "msk": a topic on an
+ * MSK Serverless cluster (IAM auth, in the stage's VPC) and a dead-letter topic; when to choose it: docs/kafka.md.
+ */
+export type QueueTransport = "sqs" | "msk";
+
 /** The environment variable that, at deploy (synth) time, replaces `alarms.emails`: comma-separated addresses. */
 export const ALARM_EMAILS_ENV = "ALARM_EMAILS";
 
@@ -137,10 +143,37 @@ export interface StageConfig {
   };
 
   queue: {
-    /** Redrive to the DLQ after this many receives (>= 5, as AWS recommends for Lambda consumers). */
+    /** "sqs" (every stage unless it says otherwise) or "msk"; see QueueTransport. */
+    transport: QueueTransport;
+    /**
+     * Redrive to the DLQ after this many receives (>= 5, as AWS recommends for Lambda consumers). On MSK: the attempts
+     * the processor makes at one record before it writes it to the dead-letter topic itself.
+     */
     maxReceiveCount: number;
-    /** Retention of the main queue. The DLQ always keeps 14 days. */
+    /** Retention of the main queue (or orders topic). The DLQ (or dead-letter topic) always keeps 14 days. */
     retentionDays: number;
+  };
+
+  /** The Kafka transport (queue.transport "msk"); ignored on SQS stages. */
+  kafka: {
+    /**
+     * Partitions of the orders topic (and of the dead-letter topic). One batch per partition runs at a time, so this
+     * is the processor's concurrency; an item's orders all go to one partition. Adding partitions later moves keys.
+     */
+    partitions: number;
+    /**
+     * The event source mapping's provisioned event pollers. Provisioned mode is what gives a Kafka mapping its error
+     * handling (retry limit, bisect, partial batch responses, a Kafka on-failure destination), and it is billed per
+     * event poller unit-hour. maximumPollers <= partitions.
+     */
+    minimumPollers: number;
+    maximumPollers: number;
+    /**
+     * The mapping's MaximumRetryAttempts: the backstop behind the processor's own MAX_RECEIVE_COUNT (it must be larger),
+     * for what the processor cannot dead-letter itself (a timeout, a crash); then the mapping writes the records to the
+     * dead-letter topic (its on-failure destination).
+     */
+    maxRetryAttempts: number;
   };
 
   cache: {
@@ -202,8 +235,10 @@ export interface StageConfig {
     emails: string[];
     /** Refuse to synthesize the stage without at least one alarm email (production). */
     requireEmails: boolean;
-    /** DLQ ApproximateAgeOfOldestMessage threshold in seconds. */
+    /** DLQ ApproximateAgeOfOldestMessage threshold in seconds (on MSK: how long dead letters may wait unredriven). */
     dlqOldestMessageAgeSeconds: number;
+    /** MSK: the processor's consumer lag (the mapping's OffsetLag, records) above this alarms. */
+    consumerOffsetLagRecords: number;
     /** Processor Errors (Sum per period) above this alarms. */
     processorErrors: number;
     /** Processor Throttles (Sum per period) above this alarms. */
@@ -257,7 +292,8 @@ export const defaultConfig: StageConfig = {
   },
   // 1200 s > 180 s visibility timeout x 5 receives = 900 s
   sweeper: { rateMinutes: 1, reservationTtlSeconds: 1_200 },
-  queue: { maxReceiveCount: 5, retentionDays: 4 },
+  queue: { transport: "sqs", maxReceiveCount: 5, retentionDays: 4 },
+  kafka: { partitions: 6, minimumPollers: 1, maximumPollers: 2, maxRetryAttempts: 10 },
   cache: { maxDataStorageGb: 1, maxEcpuPerSecond: 5_000 },
   api: {
     throttleRate: 100,
@@ -269,6 +305,7 @@ export const defaultConfig: StageConfig = {
     emails: [],
     requireEmails: false,
     dlqOldestMessageAgeSeconds: 3_600,
+    consumerOffsetLagRecords: 1_000,
     processorErrors: 0,
     processorThrottles: 0,
     sweeperErrors: 0,
@@ -345,9 +382,21 @@ export const productionConfig: StageConfig = {
   },
 };
 
+/**
+ * staging's settings on the Kafka transport: deploy it beside staging (`npx sst deploy --stage staging-msk`) to try
+ * MSK with staging's traffic shape before a stage switches. Its data goes with `sst remove`.
+ */
+export const stagingMskConfig: StageConfig = {
+  ...stagingConfig,
+  retainData: false,
+  pointInTimeRecovery: false,
+  queue: { ...stagingConfig.queue, transport: "msk" },
+};
+
 const byStage: Record<string, StageConfig> = {
   production: productionConfig,
   staging: stagingConfig,
+  "staging-msk": stagingMskConfig,
 };
 
 /** The configuration of a stage: its own entry, or `defaultConfig` for any other stage. */
@@ -359,7 +408,7 @@ export function getStageConfig(stage: string): StageConfig {
 
 /** Is this one of the long-lived stages whose data must survive `sst remove`? */
 export function isLongLivedStage(stage: string): boolean {
-  return stage in byStage;
+  return byStage[stage]?.retainData === true;
 }
 
 /** How long a message may wait in the orders queue before the QueueOldestMessageAge alarm fires: a third of the TTL. */
@@ -367,8 +416,13 @@ export function queueAgeAlarmSeconds(c: StageConfig): number {
   return Math.floor(c.sweeper.reservationTtlSeconds / 3);
 }
 
-/** The time the orders queue can still deliver (and retry) one order: visibility timeout x maxReceiveCount. */
+/**
+ * The time the orders queue can still deliver (and retry) one order: visibility timeout x maxReceiveCount. On MSK,
+ * the mapping retries a failed record at once, each attempt lasting at most the function timeout, until its
+ * MaximumRetryAttempts: timeout x (maxRetryAttempts + 1).
+ */
 export function queueRetrySpanSeconds(c: StageConfig): number {
+  if (c.queue.transport === "msk") return c.processor.timeoutSeconds * (c.kafka.maxRetryAttempts + 1);
   return c.processor.timeoutSeconds * VISIBILITY_TIMEOUT_FACTOR * c.queue.maxReceiveCount;
 }
 
@@ -507,9 +561,30 @@ export function validateStageConfig(stage: string, c: StageConfig): void {
   check(c.sweeper.rateMinutes >= 1 && c.sweeper.rateMinutes <= 60, "sweeper.rateMinutes must be 1..60");
   check(
     c.sweeper.reservationTtlSeconds > queueRetrySpanSeconds(c),
-    `sweeper.reservationTtlSeconds must exceed the queue's retry span (visibility timeout 6 x processor.timeoutSeconds ` +
-      `x queue.maxReceiveCount = ${queueRetrySpanSeconds(c)} s)`,
+    c.queue.transport === "msk"
+      ? `sweeper.reservationTtlSeconds must exceed the mapping's retry span (processor.timeoutSeconds x ` +
+          `(kafka.maxRetryAttempts + 1) = ${queueRetrySpanSeconds(c)} s)`
+      : `sweeper.reservationTtlSeconds must exceed the queue's retry span (visibility timeout 6 x processor.timeoutSeconds ` +
+          `x queue.maxReceiveCount = ${queueRetrySpanSeconds(c)} s)`,
   );
+  check(c.queue.transport === "sqs" || c.queue.transport === "msk", 'queue.transport must be "sqs" or "msk"');
+  if (c.queue.transport === "msk") {
+    const k = c.kafka;
+    check(Number.isInteger(k.partitions) && k.partitions >= 1 && k.partitions <= 120, "kafka.partitions must be 1..120");
+    check(
+      k.minimumPollers >= 1 && k.minimumPollers <= k.maximumPollers && k.maximumPollers <= Math.min(200, k.partitions),
+      "kafka pollers: 1 <= minimumPollers <= maximumPollers <= min(200, kafka.partitions) (a poller per partition at most)",
+    );
+    check(
+      k.maxRetryAttempts > c.queue.maxReceiveCount && k.maxRetryAttempts <= 10_000,
+      "kafka.maxRetryAttempts must exceed queue.maxReceiveCount (the processor dead-letters first) and be <= 10000",
+    );
+    check(
+      c.processor.reservedConcurrency >= k.partitions,
+      "processor.reservedConcurrency must be >= kafka.partitions (one batch per partition runs at a time; fewer would throttle the mapping)",
+    );
+    check(c.alarms.consumerOffsetLagRecords >= 1, "alarms.consumerOffsetLagRecords must be >= 1");
+  }
   check(c.alarms.failureRatePercent > 0 && c.alarms.failureRatePercent <= 100, "alarms.failureRatePercent must be 1..100");
   check(c.alarms.cacheEcpuPercent > 0 && c.alarms.cacheEcpuPercent <= 100, "alarms.cacheEcpuPercent must be 1..100");
   for (const problem of emailProblems(c.alarms.emails, "alarms.emails")) errors.push(problem);

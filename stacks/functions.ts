@@ -7,6 +7,7 @@ import { getStageConfig, resolveBuyerJwt } from "./config.js";
 import { Network } from "./Network.js";
 import { Cache } from "./Cache.js";
 import { Orders } from "./Orders.js";
+import { useKafka } from "./Kafka.js";
 import { functionEnvironment } from "@flash/core/contract/environment";
 import { METRICS_NAMESPACE, SERVICE_NAME } from "@flash/core/contract/metrics";
 
@@ -37,6 +38,9 @@ export function defaultFunctionProps(): FunctionProps {
       format: "esm",
       // Smaller bundle, faster cold start. Sourcemaps are still produced (SST uploads them).
       minify: true,
+      // A dynamic import becomes a chunk of its own, loaded when it runs: the Kafka adapter and kafkajs stay out of
+      // every function's start on an SQS stage (runtime/wire.ts imports them only when the transport is Kafka).
+      splitting: true,
       esbuild: { external: ["@aws-sdk/*"] },
     },
   };
@@ -50,6 +54,18 @@ export function appEnvironment(app: App): Record<string, string> {
   const config = getStageConfig(app.stage);
   const { redisUrl, redisCluster, iamUser, cacheName } = use(Cache);
   const { queue, dlq, table } = use(Orders);
+  const kafka = useKafka(app.stage);
+  // The transport: the queue's URLs, or (queue.transport "msk") the cluster's brokers and the topics.
+  const transport =
+    config.queue.transport === "msk"
+      ? {
+          QUEUE_TRANSPORT: "kafka" as const,
+          KAFKA_BROKERS: kafka.brokers,
+          KAFKA_TOPIC: kafka.topics?.orders,
+          KAFKA_DEAD_LETTER_TOPIC: kafka.topics?.deadLetter,
+          KAFKA_IAM_AUTH: "true" as const,
+        }
+      : { QUEUE_URL: queue?.queueUrl, DLQ_URL: dlq?.queueUrl };
   return {
     ...functionEnvironment({
       STAGE: app.stage,
@@ -57,8 +73,7 @@ export function appEnvironment(app: App): Record<string, string> {
       REDIS_CLUSTER: redisCluster as "true" | "false",
       REDIS_IAM_USER: iamUser?.userId,
       REDIS_CACHE_NAME: cacheName,
-      QUEUE_URL: queue.queueUrl,
-      DLQ_URL: dlq.queueUrl,
+      ...transport,
       ORDERS_TABLE: table.tableName,
       RATE_LIMIT_MAX_REQUESTS: config.app.rateLimitMaxRequests,
       RATE_LIMIT_WINDOW_SECONDS: config.app.rateLimitWindowSeconds,
@@ -90,6 +105,11 @@ export interface AppFunctionProps {
   description?: string;
   /** Reserved concurrency; none (the account's unreserved pool) if unset. */
   reservedConcurrency?: number;
+  /**
+   * A deploy-time helper, not part of the engine: none of the app's settings in its environment and no access to the
+   * cache (it still runs in the VPC, with the Lambda security group and its own log group).
+   */
+  standalone?: boolean;
 }
 
 /**
@@ -138,8 +158,8 @@ export function createFunction(stack: Stack, id: string, props: AppFunctionProps
     description: props.description,
     timeout: props.timeoutSeconds,
     memorySize: props.memoryMb,
-    environment: appEnvironment(app),
-    permissions: [...(props.permissions ?? []), ...cacheConnect(app)],
+    environment: props.standalone ? {} : appEnvironment(app),
+    permissions: [...(props.permissions ?? []), ...(props.standalone ? [] : cacheConnect(app))],
     logGroup,
     ...(props.reservedConcurrency !== undefined ? { reservedConcurrentExecutions: props.reservedConcurrency } : {}),
     ...(inVpc

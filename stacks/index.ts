@@ -5,12 +5,13 @@ import { defaultFunctionProps } from "./functions.js";
 import { Network } from "./Network.js";
 import { Cache } from "./Cache.js";
 import { Orders } from "./Orders.js";
+import { Kafka } from "./Kafka.js";
 import { Api } from "./Api.js";
 import { Processor } from "./Processor.js";
 import { Monitoring } from "./Monitoring.js";
 import { Storefront } from "./Storefront.js";
 
-export { Network, Cache, Orders, Api, Processor, Monitoring, Storefront };
+export { Network, Cache, Orders, Kafka, Api, Processor, Monitoring, Storefront };
 
 /**
  * Registers every stack of the app. Shared by sst.config.ts, scripts/synth.ts and the
@@ -27,7 +28,10 @@ export function registerStacks(app: App): void {
 
   app.setDefaultFunctionProps(defaultFunctionProps());
 
-  app.stack(Network).stack(Cache).stack(Orders).stack(Api).stack(Processor).stack(Monitoring);
+  // The Kafka stack exists on MSK stages only (queue.transport "msk"); the others use useKafka(), which is empty there.
+  app.stack(Network).stack(Cache).stack(Orders);
+  if (config.queue.transport === "msk") app.stack(Kafka);
+  app.stack(Api).stack(Processor).stack(Monitoring);
   if (config.storefront.enabled) app.stack(Storefront);
 
   // SST adds a custom-resource handler function to every stack (sst/constructs/Stack.js); its runtime, role and

@@ -23,7 +23,8 @@ import { SaleReport } from "@flash/core/domain/report";
 import type { Reconcile } from "@flash/core/domain/reconcile";
 import type { ItemLevels } from "@flash/core/domain/ports";
 import type { Order } from "@flash/core/domain/order";
-import { call, HttpError, networkFailure, resolveTarget, UnreachableError, UsageError, type Target } from "./target";
+import { call, HttpError, networkFailure, resolveTarget, UnreachableError, UsageError, type KafkaTarget, type Target } from "./target";
+import { kafkaDlq, kafkaRedrive } from "./kafka";
 import { saleReportSvg } from "./chart";
 
 export const USAGE = `usage: npm run ops -- <command> [options]
@@ -36,6 +37,7 @@ commands:
   dlq purge [--yes]                                      delete one message, the oldest, after showing it and asking
                                                          y/N (--yes: without asking); never more than one
   redrive [--max <n>]                                    move DLQ messages back to the orders queue
+                                                         (on Kafka: the dead-letter topic, see docs/kafka.md)
   reconcile [<item>...] [--repair] [--total <units>] [--limit <per-user>]
                                                          compare Redis with the order records; --repair fixes drift,
                                                          --total rebuilds an item whose counters were lost
@@ -54,6 +56,8 @@ target (flags win over the environment, the environment over the running local p
 Without --url, --stage or API_URL, the CLI reads the running npm start's connection file, .sst/local-profile.json
 (or LOCAL_PROFILE_FILE), and ignores it if that npm start is no longer running.
 AWS_ENDPOINT_URL_SQS (or AWS_ENDPOINT_URL) points the SQS calls at a stand-in.
+QUEUE_TRANSPORT=kafka with KAFKA_BROKERS (KAFKA_TOPIC, KAFKA_DEAD_LETTER_TOPIC, KAFKA_IAM_AUTH) makes dlq and
+redrive work on the Kafka dead-letter topic; --stage does so for a stage deployed on MSK.
 Exit codes: 0 ok, 1 failed, 2 usage, 3 drift found and not repaired.`;
 
 export interface Io {
@@ -318,6 +322,8 @@ function describe(m: Message): DeadLetter {
   };
 }
 
+const onKafka = (target: Target): target is Target & { kafka: KafkaTarget } => target.kafka !== undefined;
+
 const letterLine = (d: DeadLetter) =>
   `${d.request_id ?? "(unparseable)"}  item ${d.item_id ?? "-"}  correlation ${d.correlation_id ?? "-"}  receives ${d.receive_count}` +
   `${d.sent_at ? `  sent ${d.sent_at}` : ""}\n    reason: ${d.failure_reason}`;
@@ -337,10 +343,12 @@ async function release(sqs: SQSClient, queueUrl: string, messages: Message[]): P
 async function dlq(target: Target, args: string[], flags: Flags, print: Print, io: Io): Promise<number> {
   const [sub, ...rest] = args;
   if (sub === "purge") {
+    if (onKafka(target)) throw new UsageError("dlq purge works on the SQS DLQ; a Kafka dead-letter topic keeps its records (redrive them, or let retention expire them)");
     if (rest.length) throw new UsageError("dlq purge deletes one message, the oldest, and takes no names");
     return purge(target, flags, print, io);
   }
   if (sub !== undefined) throw new UsageError(`unknown dlq command "${sub}" (dlq lists, dlq purge deletes the oldest message)`);
+  if (onKafka(target)) return kafkaDlq(target, int(flags.max, "max", 1) ?? 1000, print);
   const { dlqUrl } = needQueues(target);
   const sqs = await sqsFor(target);
   try {
@@ -415,6 +423,7 @@ async function ask(io: Io, question: string): Promise<string | undefined> {
 }
 
 async function redrive(target: Target, flags: Flags, print: Print): Promise<number> {
+  if (onKafka(target)) return kafkaRedrive(target, int(flags.max, "max", 1) ?? 10_000, print);
   const { queueUrl, dlqUrl } = needQueues(target);
   const sqs = await sqsFor(target);
   try {

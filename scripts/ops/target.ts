@@ -20,6 +20,8 @@ export interface Target {
   adminToken?: string;
   /** The SQS endpoint of a stand-in (fauxqs, LocalStack); unset on AWS. */
   sqsEndpoint?: string;
+  /** Set when the orders travel on Kafka (QUEUE_TRANSPORT=kafka, or a stage deployed with queue.transport "msk"). */
+  kafka?: KafkaTarget;
   credentials?: AwsCredentialIdentity | AwsCredentialIdentityProvider;
   /** For the SQS calls: the stand-ins' credentials from the local profile's file; unset, the default chain. */
   sqsCredentials?: { accessKeyId: string; secretAccessKey: string };
@@ -27,6 +29,14 @@ export interface Target {
   source: "flags" | "env" | "stage" | "profile";
   /** What to check when the API does not answer. */
   unreachableHint: string;
+}
+
+export interface KafkaTarget {
+  brokers: string;
+  topic: string;
+  deadLetterTopic: string;
+  /** MSK: TLS and SASL AWS_MSK_IAM, signed with your AWS credentials. */
+  iam: boolean;
 }
 
 export interface TargetFlags {
@@ -75,6 +85,23 @@ export function resolveTarget(flags: TargetFlags, env: NodeJS.ProcessEnv, cwd = 
     ...(fileKeys ? { sqsCredentials: { accessKeyId: file.AWS_ACCESS_KEY_ID!, secretAccessKey: file.AWS_SECRET_ACCESS_KEY! } } : {}),
     source,
     unreachableHint,
+    kafka: kafkaTarget(outputs, env, Boolean(flags.stage)),
+  };
+}
+
+/** The Kafka transport's brokers and topics: a stage's outputs (MSK), else QUEUE_TRANSPORT=kafka and KAFKA_* (npm start). */
+function kafkaTarget(outputs: Record<string, string>, env: NodeJS.ProcessEnv, stage: boolean): KafkaTarget | undefined {
+  const brokers = outputs.KafkaBootstrapBrokers ?? (env.QUEUE_TRANSPORT === "kafka" ? env.KAFKA_BROKERS : undefined);
+  if (stage && !outputs.KafkaBootstrapBrokers) return undefined; // an SQS stage
+  if (!brokers) {
+    if (env.QUEUE_TRANSPORT === "kafka") throw new UsageError("QUEUE_TRANSPORT=kafka needs KAFKA_BROKERS=host:port");
+    return undefined;
+  }
+  return {
+    brokers,
+    topic: outputs.OrdersTopic ?? env.KAFKA_TOPIC ?? "orders",
+    deadLetterTopic: outputs.DeadLetterTopic ?? env.KAFKA_DEAD_LETTER_TOPIC ?? "orders-dlt",
+    iam: stage || env.KAFKA_IAM_AUTH === "true",
   };
 }
 

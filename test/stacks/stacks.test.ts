@@ -125,6 +125,16 @@ describe("stage config", () => {
   });
 });
 
+describe("queue transport", () => {
+  it("keeps staging, production and other stages on SQS: no Kafka stack, no MSK cluster (MSK stages: msk.test.ts)", () => {
+    for (const s of [staging, production, ephemeral]) {
+      expect(Object.keys(s.stacks), s.stage).not.toContain("Kafka");
+      expect(s.resources("AWS::MSK::ServerlessCluster"), s.stage).toHaveLength(0);
+      for (const f of s.functions()) expect(f.resource.Properties.Environment.Variables.QUEUE_TRANSPORT ?? "sqs", f.id).toBe("sqs");
+    }
+  });
+});
+
 describe("network (staging)", () => {
   it("has a VPC across 2 AZs with isolated subnets and no NAT/IGW", () => {
     const t = staging.stacks.Network.template;

@@ -13,12 +13,14 @@ import { handler as item } from "@flash/functions/http/item";
 import { handler as notAllowed } from "@flash/functions/http/not-allowed";
 import { handler as admin } from "@flash/functions/http/admin";
 import { handler as processor } from "@flash/functions/queue/processor";
+import { handler as kafkaProcessor } from "@flash/functions/queue/kafka-processor";
 import { handler as sweeper } from "@flash/functions/schedule/sweeper";
 import { LocalGateway, type Handler, type StaticSite } from "./gateway";
 import { DevIssuer } from "./dev-issuer";
 import { JwtAuthorizer } from "./jwt";
 import { lambdaContext } from "./lambda-context";
 import { QueuePoller } from "./queue-poller";
+import { ORDERS_TOPIC } from "@flash/core/contract/resources";
 import { startRedisServer, type RedisServer } from "./redis-server";
 import { createResources, LOCAL_CREDENTIALS, startStandIns, type AwsResources } from "./stand-ins";
 
@@ -69,7 +71,8 @@ export interface LocalEngine {
   redisUrl: string;
   config: Config;
   resources: AwsResources;
-  poller: QueuePoller;
+  /** The event source mapping's stand-in: SQS long polling, or (QUEUE_TRANSPORT=kafka) a consumer group on the orders topic. */
+  poller: { batches: number; stop(): Promise<void> };
   auth?: BuyerAuth;
   /** The dev issuer (AUTH_DEV_ISSUER=1), which signs tokens for any buyer. */
   devIssuer?: DevIssuer;
@@ -81,7 +84,9 @@ export interface LocalEngine {
 /**
  * The local profile: one process serving the HTTP API and running the processor the way the SQS event
  * source mapping does, against a real Redis and fauxqs/dynalite (or LocalStack/AWS when AWS_ENDPOINT_URL
- * or QUEUE_URL is given). Configuration goes to the handlers as a value; nothing here touches process.env.
+ * or QUEUE_URL is given). With QUEUE_TRANSPORT=kafka and KAFKA_BROKERS, the orders go through that Kafka-protocol
+ * broker instead (topics created if missing), consumed the way the MSK event source mapping does (kafka-poller.ts).
+ * Configuration goes to the handlers as a value; nothing here touches process.env.
  */
 export async function startLocalEngine(options: LocalEngineOptions = {}): Promise<LocalEngine> {
   const env = Object.fromEntries(Object.entries(options.env ?? {}).filter(([, v]) => v !== undefined && v !== "")) as Record<string, string>;
@@ -151,8 +156,32 @@ export async function startLocalEngine(options: LocalEngineOptions = {}): Promis
       auth = { ...identity!, issuer: devIssuer.issuer, audience: devIssuer.audience };
       gateway.useAuthorizer(new JwtAuthorizer({ issuer: devIssuer.issuer, audience: devIssuer.audience, jwks: devIssuer.jwks() }));
     }
-    const sqs = await sqsClient({ ...config, credentials });
-    const poller = new QueuePoller({ sqs, queueUrl: resources.queueUrl, handler: processor, concurrency: options.processorConcurrency ?? 4, region: config.AWS_REGION }).start();
+    let poller: LocalEngine["poller"];
+    let sqs: { destroy(): void } | undefined;
+    if (config.QUEUE_TRANSPORT === "kafka") {
+      const { kafkaClient } = await import("@flash/core/adapters/kafka/client");
+      const { ensureTopics } = await import("@flash/core/adapters/kafka/topics");
+      const { KafkaPoller } = await import("./kafka-poller");
+      const kafka = kafkaClient(config);
+      const partitions = Number(env.KAFKA_PARTITIONS ?? ORDERS_TOPIC.localPartitions);
+      await ensureTopics(kafka, [
+        { name: config.KAFKA_TOPIC, partitions },
+        { name: config.KAFKA_DEAD_LETTER_TOPIC, partitions },
+      ]);
+      poller = await new KafkaPoller({
+        kafka,
+        topic: config.KAFKA_TOPIC,
+        deadLetterTopic: config.KAFKA_DEAD_LETTER_TOPIC,
+        groupId: env.KAFKA_CONSUMER_GROUP ?? "flash-sale-processor",
+        handler: kafkaProcessor,
+        concurrency: options.processorConcurrency ?? 4,
+      }).start();
+    } else {
+      const client = await sqsClient({ ...config, credentials });
+      sqs = client;
+      poller = new QueuePoller({ sqs: client, queueUrl: resources.queueUrl, handler: processor, concurrency: options.processorConcurrency ?? 4, region: config.AWS_REGION }).start();
+    }
+    started.push({ stop: () => poller.stop() });
 
     // The sweeper's schedule: runs never overlap, as one scheduled Lambda invocation at a time would not either.
     let sweeping: Promise<number> | undefined;
@@ -181,7 +210,7 @@ export async function startLocalEngine(options: LocalEngineOptions = {}): Promis
           clearInterval(timer);
           await sweeping?.catch(() => undefined);
           await poller.stop();
-          sqs.destroy();
+          sqs?.destroy();
           await useRuntime(undefined);
           await resources.stop();
           await redis?.stop();

@@ -1,5 +1,5 @@
 import * as z from "zod";
-import { ORDERS_TABLE as ORDERS_TABLE_SPEC } from "./resources";
+import { ORDERS_TABLE as ORDERS_TABLE_SPEC, ORDERS_TOPIC as ORDERS_TOPIC_SPEC } from "./resources";
 import { ConfigError } from "../domain/errors";
 
 /**
@@ -27,10 +27,25 @@ const EnvSchema = z.object({
   REDIS_CLUSTER: z.enum(["true", "false"]).default("false"),
   REDIS_CONNECT_TIMEOUT_MS: intFrom(2000, 1),
   REDIS_COMMAND_TIMEOUT_MS: intFrom(1000, 1),
-  /** The longest one SQS or DynamoDB call may take, retries included; then it is abandoned (503, or a retried record). */
+  /**
+   * The longest one queue (SQS or Kafka) or DynamoDB call may take, retries included; then it is abandoned (503, or
+   * a retried record).
+   */
   AWS_CALL_TIMEOUT_MS: intFrom(3000, 1),
+  /**
+   * What the orders travel on between the buy call and the processor: an SQS queue (QUEUE_URL, DLQ_URL) or a Kafka
+   * topic (KAFKA_*; on AWS an MSK Serverless cluster, the stage config's queue.transport "msk").
+   */
+  QUEUE_TRANSPORT: z.enum(["sqs", "kafka"]).default("sqs"),
   QUEUE_URL: z.string().default(""),
   DLQ_URL: z.string().default(""),
+  /** Kafka: the bootstrap brokers, host:port[,host:port...] (on MSK the SASL/IAM bootstrap string the stacks look up). */
+  KAFKA_BROKERS: z.string().default(""),
+  /** Kafka: the orders topic, keyed by item_id, and the dead-letter topic beside it. */
+  KAFKA_TOPIC: z.string().default(ORDERS_TOPIC_SPEC.defaultName),
+  KAFKA_DEAD_LETTER_TOPIC: z.string().default(`${ORDERS_TOPIC_SPEC.defaultName}${ORDERS_TOPIC_SPEC.deadLetterSuffix}`),
+  /** "true" on MSK: TLS, and SASL AWS_MSK_IAM signed with the function's own credentials (AWS_ACCESS_KEY_ID, ...). */
+  KAFKA_IAM_AUTH: z.enum(["true", "false"]).default("false"),
   ORDERS_TABLE: z.string().default(ORDERS_TABLE_SPEC.defaultName),
   /** Local stand-ins or LocalStack; unset on AWS. */
   AWS_ENDPOINT_URL: z.string().optional(),
@@ -50,7 +65,10 @@ const EnvSchema = z.object({
   IDEMPOTENCY_TTL_SECONDS: intFrom(86_400, 60),
   /** Orders keep their record this long in DynamoDB (the table's TTL attribute, contract/resources.ts). */
   ORDER_RETENTION_DAYS: intFrom(90, 1),
-  /** The queue's redrive maxReceiveCount: the processor counts a failure on the last receive as dead-lettered. */
+  /**
+   * The queue's redrive maxReceiveCount: the processor counts a failure on the last receive as dead-lettered. On Kafka,
+   * the attempts the processor makes at one record before it writes the record to the dead-letter topic itself.
+   */
   MAX_RECEIVE_COUNT: intFrom(3, 1),
   /**
    * How long an admitted request may stay unqueued with the buy call that admitted it before a retry of the same
@@ -64,7 +82,7 @@ const EnvSchema = z.object({
   /** ...and how long it stays open: the base, doubled on each reopening up to the max (seconds). */
   CIRCUIT_BREAKER_BASE_TIMEOUT: intFrom(30, 1),
   CIRCUIT_BREAKER_MAX_TIMEOUT: intFrom(300, 1),
-  /** How long the orders queue keeps a message: a hold older than this can no longer be delivered, and expires. */
+  /** How long the orders queue (or topic) keeps a message: a hold older than this can no longer be delivered, and expires. */
   QUEUE_RETENTION_SECONDS: intFrom(4 * 86_400, 1),
   /** How long a dead-lettered order keeps its units (the operators' window to redrive it); then the sweeper expires it. */
   RESERVATION_TTL_SECONDS: intFrom(900, 1),

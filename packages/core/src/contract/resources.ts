@@ -29,3 +29,23 @@ export const ORDERS_QUEUE = {
   correlationAttribute: "correlation_id",
   failureReasonAttribute: "failure_reason",
 } as const;
+
+/**
+ * The orders topic and its dead-letter topic, for the Kafka transport (MSK on AWS). Records are keyed by item_id, so
+ * one item's orders stay in one partition, in the order they were accepted. Stage values live in stacks/config.ts.
+ */
+export const ORDERS_TOPIC = {
+  defaultName: "orders",
+  deadLetterSuffix: "-dlt",
+  /** Partitions of the orders topic where nothing else says (the local profile). */
+  localPartitions: 3,
+  /**
+   * Record headers: the buy call's correlation id; on a dead letter, why the processor gave up and where the record
+   * was read from (topic-partition@offset), so an operator can find it in the logs.
+   */
+  correlationHeader: ORDERS_QUEUE.correlationAttribute,
+  failureReasonHeader: ORDERS_QUEUE.failureReasonAttribute,
+  sourceHeader: "dead_letter_source",
+  /** The consumer group `ops redrive` reads the dead-letter topic with: what it has not moved yet is what `ops dlq` lists. */
+  redriveGroupSuffix: "-redrive",
+} as const;

@@ -171,10 +171,25 @@ export interface RequestRegistry {
   find(requestId: string): Promise<Order.Request | undefined>;
 }
 
+/** Where a dead letter was read from, when the transport knows (Kafka: the record's key and topic-partition@offset). */
+export interface DeadLetterOrigin {
+  key?: string | null;
+  source?: string;
+}
+
 export interface OrderQueue {
   enqueue(message: Order.Message, correlationId: string): Promise<void>;
-  /** Straight to the DLQ, for a message that can never be processed. */
-  deadLetter(body: string, reason: string, correlationId?: string): Promise<void>;
+  /** Straight to the DLQ (on Kafka, the dead-letter topic), for a message that can never be processed. */
+  deadLetter(body: string, reason: string, correlationId?: string, origin?: DeadLetterOrigin): Promise<void>;
+}
+
+/**
+ * How often one delivered record has failed. SQS counts receives itself (ApproximateReceiveCount); a Kafka event
+ * source mapping does not say, so the Kafka processor counts its failures here, and gives up at MAX_RECEIVE_COUNT.
+ */
+export interface DeliveryAttempts {
+  /** Count one more failure of the record `recordId` (of item `itemId`); resolves to the failures counted so far. */
+  failed(itemId: string, recordId: string): Promise<number>;
 }
 
 export interface OrderStore {

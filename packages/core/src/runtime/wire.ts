@@ -5,6 +5,7 @@ import { RedisInventory } from "../adapters/redis/inventory";
 import { RedisInventoryAudit } from "../adapters/redis/audit";
 import { RedisRequestRegistry } from "../adapters/redis/requests";
 import { RedisSaleStats } from "../adapters/redis/stats";
+import { RedisDeliveryAttempts } from "../adapters/redis/attempts";
 import { sqsClient, SqsOrderQueue } from "../adapters/sqs/queue";
 import { dynamoClient, DynamoOrderStore } from "../adapters/dynamodb/orders";
 import { SimulatedPayments } from "../adapters/payments/simulated";
@@ -12,7 +13,7 @@ import type { AwsCredentials } from "../adapters/aws/client";
 import type { Buy } from "../domain/buy";
 import type { Fulfilment } from "../domain/fulfilment";
 import type { Sweeper } from "../domain/sweeper";
-import type { InventoryAudit, OrderHistory, OrderQueue, OrderStore, Probe, SaleStats } from "../domain/ports";
+import type { DeliveryAttempts, InventoryAudit, OrderHistory, OrderQueue, OrderStore, Probe, SaleStats } from "../domain/ports";
 import { CircuitBreaker, type BreakerState } from "../domain/breaker";
 import { SoldOutCache } from "../domain/sold-out";
 import { Metric } from "../contract/metrics";
@@ -24,8 +25,12 @@ const BREAKER_METRIC: Record<BreakerState, string> = {
   closed: Metric.QueueCircuitClosed,
 };
 
-/** The AWS SDK clients a runtime builds: the queue's (SQS) and the orders table's (DynamoDB). */
-export type AwsClient = "sqs" | "dynamodb";
+/**
+ * The clients a runtime builds: the queue's and the orders table's (DynamoDB). "sqs" names the orders queue's client,
+ * whichever transport carries the queue: the SQS client, or on a stage whose transport is Kafka (QUEUE_TRANSPORT)
+ * the Kafka producer, and then no SQS client at all. "kafka" says the same, for a handler that only runs on Kafka.
+ */
+export type AwsClient = "sqs" | "kafka" | "dynamodb";
 
 /** Everything a handler needs: the domain's ports on real adapters, and the configuration they were built from. */
 export interface Runtime extends Buy.Deps, Fulfilment.Deps, Sweeper.Deps {
@@ -36,6 +41,8 @@ export interface Runtime extends Buy.Deps, Fulfilment.Deps, Sweeper.Deps {
   audit: InventoryAudit;
   history: OrderHistory;
   stats: SaleStats;
+  /** Failures per delivered record, counted by the Kafka processor (SQS counts receives itself). */
+  attempts: DeliveryAttempts;
   probes: { redis: Probe; queue: Probe; orders_table: Probe };
   queueBreaker: CircuitBreaker;
   /** Load and build these SDK clients now; a client not prepared is built on its adapter's first call. */
@@ -44,7 +51,10 @@ export interface Runtime extends Buy.Deps, Fulfilment.Deps, Sweeper.Deps {
 }
 
 export interface WireOptions {
-  /** Credentials for the SQS and DynamoDB clients; the local stand-ins accept any. Default: the SDK's chain. */
+  /**
+   * Credentials for the SQS and DynamoDB clients; the local stand-ins accept any. Default: the SDK's chain. (A Kafka
+   * client with IAM authentication signs with the configuration's AWS_ACCESS_KEY_ID..., as the Redis token does.)
+   */
   credentials?: AwsCredentials;
 }
 
@@ -62,16 +72,23 @@ export function wire(config: Config, options: WireOptions = {}): Runtime {
   useStage(config.STAGE);
   const redis = connectRedis(config);
   const settings = { ...config, credentials: options.credentials };
-  const awsClients: Promise<{ destroy(): void }>[] = []; // built or being built, for close()
-  const build = <C extends { destroy(): void }>(client: Promise<C>) => (awsClients.push(client), client);
-  const queue = once(async () => new SqsOrderQueue(await build(sqsClient(settings)), config.QUEUE_URL, config.DLQ_URL, config.AWS_CALL_TIMEOUT_MS));
+  const awsClients: Promise<{ destroy(): void | Promise<void> }>[] = []; // built or being built, for close()
+  const build = <C extends { destroy(): void | Promise<void> }>(client: Promise<C>) => (awsClients.push(client), client);
+  // The transport: SQS, or Kafka, whose adapter (and kafkajs with it) is imported only here, on a Kafka stage.
+  const queue = once(async (): Promise<OrderQueue & Probe> => {
+    if (config.QUEUE_TRANSPORT === "kafka") {
+      const { kafkaOrderQueue } = await import("../adapters/kafka/queue");
+      return build(Promise.resolve(kafkaOrderQueue(config)));
+    }
+    return new SqsOrderQueue(await build(sqsClient(settings)), config.QUEUE_URL, config.DLQ_URL, config.AWS_CALL_TIMEOUT_MS);
+  });
   const orders = once(
     async () => new DynamoOrderStore(await build(dynamoClient(settings)), config.ORDERS_TABLE, config.ORDER_RETENTION_DAYS, config.AWS_CALL_TIMEOUT_MS),
   );
   // The ports the domain sees: each call goes to the adapter, built by the first one unless prepare() did it before.
   const queuePort: Runtime["queue"] = {
     enqueue: async (message, correlationId) => (await queue()).enqueue(message, correlationId),
-    deadLetter: async (body, reason, correlationId) => (await queue()).deadLetter(body, reason, correlationId),
+    deadLetter: async (body, reason, correlationId, origin) => (await queue()).deadLetter(body, reason, correlationId, origin),
     check: async () => (await queue()).check(),
   };
   const ordersPort: Runtime["orders"] = {
@@ -96,6 +113,7 @@ export function wire(config: Config, options: WireOptions = {}): Runtime {
     audit: new RedisInventoryAudit(redis),
     history: ordersPort,
     stats: new RedisSaleStats(redis),
+    attempts: new RedisDeliveryAttempts(redis),
     payments: new SimulatedPayments({ failureRate: config.PAYMENT_FAILURE_RATE, declineUsers }),
     queueBreaker: new CircuitBreaker(
       {
@@ -108,11 +126,11 @@ export function wire(config: Config, options: WireOptions = {}): Runtime {
     ),
     probes: { redis: new RedisProbe(redis), queue: queuePort, orders_table: ordersPort },
     async prepare(clients) {
-      await Promise.all(clients.map((client) => (client === "sqs" ? queue() : orders())));
+      await Promise.all(clients.map((client) => (client === "dynamodb" ? orders() : queue())));
     },
     async close() {
       redis.disconnect();
-      for (const client of await Promise.allSettled(awsClients)) if (client.status === "fulfilled") client.value.destroy();
+      for (const client of await Promise.allSettled(awsClients)) if (client.status === "fulfilled") await client.value.destroy();
     },
   };
 }

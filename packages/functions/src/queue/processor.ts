@@ -4,12 +4,12 @@ import { logMetrics } from "@aws-lambda-powertools/metrics/middleware";
 import { BatchProcessor, EventType, processPartialResponse } from "@aws-lambda-powertools/batch";
 import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from "aws-lambda";
 import { Fulfilment } from "@flash/core/domain/fulfilment";
-import { Order } from "@flash/core/domain/order";
-import { PoisonMessageError } from "@flash/core/domain/errors";
+import type { Order } from "@flash/core/domain/order";
 import { ORDERS_QUEUE } from "@flash/core/contract/resources";
-import { failedMetric, Metric } from "@flash/core/contract/metrics";
+import { Metric } from "@flash/core/contract/metrics";
 import { initClients, runtime } from "@flash/core/runtime/wire";
 import { count, inventoryRemaining, logger, loggerFor, metrics, milliseconds } from "@flash/core/runtime/telemetry";
+import { parseOrderMessage, recordOutcome } from "./outcome";
 
 // The AWS SDK clients this function uses, loaded at init: DynamoDB (the order record) and SQS (dead-lettering an unparseable message).
 await initClients("sqs", "dynamodb");
@@ -47,19 +47,7 @@ export namespace Processor {
     return ids.size ? runtime().orders.getMany([...ids]).catch(() => undefined) : new Map();
   }
 
-  export function parse(body: string): Order.Message {
-    let json: unknown;
-    try {
-      json = JSON.parse(body);
-    } catch {
-      throw new PoisonMessageError("body is not JSON");
-    }
-    const parsed = Order.Message.safeParse(json);
-    if (!parsed.success) {
-      throw new PoisonMessageError(parsed.error.issues.map((i) => `${i.path.join(".") || "body"}: ${i.message}`).join("; "));
-    }
-    return parsed.data;
-  }
+  export const parse: (body: string) => Order.Message = parseOrderMessage;
 
   async function record(rec: SQSRecord, records: Map<string, Order.Record> | undefined, stockLeft: Map<string, number>): Promise<void> {
     const correlation = rec.messageAttributes?.[ORDERS_QUEUE.correlationAttribute]?.stringValue ?? rec.messageId;
@@ -79,20 +67,7 @@ export namespace Processor {
     const started = performance.now();
     try {
       const prefetched = records && { record: records.get(message.request_id) };
-      const { status, stockLeft: stock } = await Fulfilment.process(message, deps, correlation, prefetched);
-      if (status === "WITHDRAWN") {
-        count(Metric.OrdersWithdrawn);
-        log.info("message dropped: its buy call withdrew the admission and answered 503", { request_id: message.request_id });
-        return;
-      }
-      if (stock !== undefined) stockLeft.set(message.item_id, stock);
-      count(Metric.OrdersProcessed);
-      if (status === "COMPLETED") count(Metric.OrdersCompleted);
-      else {
-        count(Metric.OrdersFailed);
-        count(failedMetric(status));
-      }
-      log.info("order settled", { request_id: message.request_id, item_id: message.item_id, status });
+      recordOutcome(message, await Fulfilment.process(message, deps, correlation, prefetched), log, stockLeft);
     } catch (err) {
       const receives = Number(rec.attributes?.ApproximateReceiveCount ?? 1);
       const last = receives >= deps.config.MAX_RECEIVE_COUNT;
