@@ -391,6 +391,8 @@ export const stagingMskConfig: StageConfig = {
   retainData: false,
   pointInTimeRecovery: false,
   queue: { ...stagingConfig.queue, transport: "msk" },
+  // A throwaway stage, like a PR stage: no storefront (its bucket could not be emptied on sst remove).
+  storefront: { ...stagingConfig.storefront, enabled: false },
 };
 
 const byStage: Record<string, StageConfig> = {
