@@ -5,7 +5,7 @@ import * as iam from "aws-cdk-lib/aws-iam";
 import * as events from "aws-cdk-lib/aws-events";
 import * as targets from "aws-cdk-lib/aws-events-targets";
 import { NagSuppressions } from "cdk-nag";
-import { getStageConfig, SWEEPER_RESERVED_CONCURRENCY } from "./config.js";
+import { getStageConfig, SWEEPER_RESERVED_CONCURRENCY, type StageConfig } from "./config.js";
 import { createFunction, handlerPath } from "./functions.js";
 import { Orders } from "./Orders.js";
 import { kafkaGrants, useKafka } from "./Kafka.js";
@@ -68,17 +68,11 @@ function sqsProcessor(stack: Stack, stage: string): SstFunction {
   const dlq = maybeDlq!;
 
   const processor = createFunction(stack, "Processor", {
+    ...processorProps(config),
     handler: handlerPath("queue/processor"),
     description: "orders queue consumer: payment, DynamoDB order record, stock confirm/release",
-    timeoutSeconds: config.processor.timeoutSeconds,
-    memoryMb: config.processor.memoryMb,
-    reservedConcurrency: config.processor.reservedConcurrency,
     permissions: [
-      // A batch's records are read in one BatchGetItem; GetItem where one must be read again.
-      new iam.PolicyStatement({
-        actions: ["dynamodb:BatchGetItem", "dynamodb:GetItem", "dynamodb:UpdateItem"],
-        resources: [table.tableArn],
-      }),
+      ordersTableGrant(table),
       // Unparseable messages go straight to the DLQ.
       new iam.PolicyStatement({ actions: ["sqs:SendMessage"], resources: [dlq.queueArn] }),
       // What the event source mapping polls the queue with. Not SqsEventSource: it also grants sqs:GetQueueUrl,
@@ -130,16 +124,11 @@ function kafkaProcessor(stack: Stack, stage: string): SstFunction {
   const { table } = use(Orders);
   const kafka = useKafka(stage);
   const processor = createFunction(stack, "Processor", {
+    ...processorProps(config),
     handler: handlerPath("queue/kafka-processor"),
     description: "orders topic consumer (MSK): payment, DynamoDB order record, stock confirm/release",
-    timeoutSeconds: config.processor.timeoutSeconds,
-    memoryMb: config.processor.memoryMb,
-    reservedConcurrency: config.processor.reservedConcurrency,
     permissions: [
-      new iam.PolicyStatement({
-        actions: ["dynamodb:BatchGetItem", "dynamodb:GetItem", "dynamodb:UpdateItem"],
-        resources: [table.tableArn],
-      }),
+      ordersTableGrant(table),
       // Dead letters: the processor's own (unparseable, or MAX_RECEIVE_COUNT failures) and the mapping's backstop.
       ...kafkaGrants.producer(kafka, kafka.topics!.deadLetter),
       ...kafkaGrants.mapping(kafka),
@@ -178,3 +167,14 @@ function kafkaProcessor(stack: Stack, stage: string): SstFunction {
   mapping.node.addDependency(kafka.topicsReady!);
   return processor;
 }
+
+/** The processor's size and concurrency, the same on either transport. */
+const processorProps = (config: StageConfig) => ({
+  timeoutSeconds: config.processor.timeoutSeconds,
+  memoryMb: config.processor.memoryMb,
+  reservedConcurrency: config.processor.reservedConcurrency,
+});
+
+/** The order records: a batch's read in one BatchGetItem, GetItem where one must be read again, the conditional write. */
+const ordersTableGrant = (table: { tableArn: string }) =>
+  new iam.PolicyStatement({ actions: ["dynamodb:BatchGetItem", "dynamodb:GetItem", "dynamodb:UpdateItem"], resources: [table.tableArn] });

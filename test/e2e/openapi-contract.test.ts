@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startLocalEngine, type LocalEngine } from "@flash/local/engine";
 import { waitFor } from "../support/fixtures";
+import { replyOf, type Reply } from "../support/http";
 import { dereferenced, examplesOf, schemaErrors, type SpecExample } from "../support/openapi";
 
 // The contract, both ways: every example request of docs/openapi.yaml goes to the local profile (the handlers Lambda
@@ -16,26 +17,13 @@ const doc = await dereferenced();
 const all = examplesOf(doc);
 const sent = all.filter((ex) => !ex.notReproduced);
 
-interface Sent {
-  status: number;
-  headers: Headers;
-  body: unknown;
-}
-
-async function send(engine: LocalEngine, method: string, path: string, body: unknown, headers: Record<string, string>): Promise<Sent> {
+async function send(engine: LocalEngine, method: string, path: string, body: unknown, headers: Record<string, string>): Promise<Reply> {
   const res = await fetch(engine.url + path, {
     method,
     headers: { ...(body === undefined ? {} : { "content-type": "application/json" }), ...headers },
     body: body === undefined ? undefined : JSON.stringify(body),
   });
-  const text = await res.text();
-  let parsed: unknown = text;
-  try {
-    parsed = JSON.parse(text);
-  } catch {
-    /* not JSON: the schema check says so */
-  }
-  return { status: res.status, headers: res.headers, body: parsed };
+  return replyOf(res); // a body that is not JSON stays text: the schema check says so
 }
 
 const adminHeaders = (engine: LocalEngine) => ({ authorization: `Bearer ${engine.adminToken}` });

@@ -6,6 +6,18 @@ export interface Reply {
   body: any;
 }
 
+/** A response as the tests look at it: status, headers, and the body parsed as JSON when it is JSON. */
+export async function replyOf(res: Response): Promise<Reply> {
+  const text = await res.text();
+  let body: unknown = text;
+  try {
+    body = JSON.parse(text);
+  } catch {
+    /* not JSON: the text itself */
+  }
+  return { status: res.status, headers: res.headers, body };
+}
+
 /** A small client for the local HTTP API. */
 export function client(engine: Pick<LocalEngine, "url" | "adminToken">) {
   const call = async (method: string, path: string, body?: unknown, headers: Record<string, string> = {}): Promise<Reply> => {
@@ -14,14 +26,7 @@ export function client(engine: Pick<LocalEngine, "url" | "adminToken">) {
       headers: { "content-type": "application/json", ...headers },
       body: body === undefined ? undefined : typeof body === "string" ? body : JSON.stringify(body),
     });
-    const text = await res.text();
-    let parsed: unknown = text;
-    try {
-      parsed = JSON.parse(text);
-    } catch {
-      /* not JSON */
-    }
-    return { status: res.status, headers: res.headers, body: parsed };
+    return replyOf(res);
   };
   const admin = { authorization: `Bearer ${engine.adminToken}` };
   return {
