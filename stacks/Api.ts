@@ -171,7 +171,7 @@ export function Api({ stack, app }: StackContext): ApiOutputs {
     NagSuppressions.addResourceSuppressions(route, [
       {
         id: "AwsSolutions-APIG4",
-        reason: "A public storefront route by design (the item view for any shopper, health for uptime checks, the 405 answer for a wrong method; without buyer identity, POST /buy and GET /orders are called by the storefront's backend, which vouches for user_id). Limited by the stage's API throttling, and POST /buy by a per-user rate limit and idempotency keys. With auth.jwt the buyer routes need a verified JWT; the admin routes require IAM.",
+        reason: "A public storefront route by design (the item view for any shopper, health for uptime checks, the 405 answer for a wrong method; without buyer identity, POST /buy and GET /orders are called by the storefront's backend, which vouches for user_id). Limited by the stage's API throttling, and POST /buy by a per-buyer-and-item rate limit and idempotency keys. With auth.jwt the buyer routes need a verified JWT; the admin routes require IAM.",
       },
     ]);
   }
