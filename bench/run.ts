@@ -401,6 +401,8 @@ async function processorCapacity(): Promise<{ orders: number; loops: number; bat
   });
   try {
     await waitForOutput(child, '"settled_per_second"', 120_000);
+    // It stops its engine (and that engine's redis-server) itself after printing: let it, rather than interrupt it.
+    await new Promise((r) => (child.process.exitCode !== null ? r(null) : child.process.once("exit", r)));
     const line = child.output().split("\n").find((l) => l.startsWith('{"orders"'));
     if (!line) throw new Error(`settlement printed no result:\n${child.output()}`);
     return JSON.parse(line);

@@ -19,7 +19,12 @@ import { handler as processor } from "@flash/functions/queue/processor";
 const orders = Number(process.argv[2] ?? 2000);
 const loops = Number(process.argv[3] ?? 4);
 
+// Interrupted (the bench gave up on it), it still stops what it started: no redis-server is left behind.
+let stopEngine: () => Promise<void> = async () => undefined;
+process.once("SIGINT", () => void stopEngine().finally(() => process.exit(130)));
+
 const engine = await startLocalEngine({ port: 0, processorConcurrency: 0, sweepIntervalMs: 0, storefront: false, env: { RATE_LIMIT_MAX_REQUESTS: "1000000" } });
+stopEngine = () => engine.stop();
 try {
   const admin = { authorization: `Bearer ${engine.adminToken}`, "content-type": "application/json" };
   const item = `settle-${randomUUID().slice(0, 8)}`;
