@@ -10,7 +10,7 @@ import { recordSource } from "@flash/core/adapters/kafka/records";
 import { initClients, runtime } from "@flash/core/runtime/wire";
 import { count, inventoryRemaining, logger, loggerFor, metrics, milliseconds } from "@flash/core/runtime/telemetry";
 import { batchResponse, deliveredRecords, type DeliveredRecord, type KafkaBatchResponse } from "./msk-event";
-import { parseOrderMessage, recordOutcome } from "./outcome";
+import { parseOrderMessage, prefetchRecords, recordOutcome } from "./outcome";
 
 // The clients this function uses, loaded at init: DynamoDB (the order record) and the Kafka producer (dead letters).
 await initClients("kafka", "dynamodb");
@@ -49,9 +49,7 @@ export namespace KafkaProcessor {
         return { record, poison: (err as Error).message };
       }
     });
-    const ids = [...new Set(parsed.flatMap((p) => (p.message ? [p.message.request_id] : [])))];
-    // The batch's order records in one read; if that read fails, each record reads its own (and fails on its own).
-    const records = ids.length ? await runtime().orders.getMany(ids).catch(() => undefined) : new Map<string, Order.Record>();
+    const records = await prefetchRecords(parsed.flatMap((p) => (p.message ? [p.message] : [])));
     const stockLeft = new Map<string, number>();
 
     // Lanes: one per partition and item, each in offset order. An unparseable record is a lane of its own.

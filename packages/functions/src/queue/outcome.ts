@@ -3,6 +3,7 @@ import { PoisonMessageError } from "@flash/core/domain/errors";
 import type { Fulfilment } from "@flash/core/domain/fulfilment";
 import { failedMetric, Metric } from "@flash/core/contract/metrics";
 import { count, type loggerFor } from "@flash/core/runtime/telemetry";
+import { runtime } from "@flash/core/runtime/wire";
 
 /** What both queue consumers (SQS: processor.ts, Kafka: kafka-processor.ts) share about one delivered order. */
 
@@ -19,6 +20,15 @@ export function parseOrderMessage(body: string): Order.Message {
     throw new PoisonMessageError(parsed.error.issues.map((i) => `${i.path.join(".") || "body"}: ${i.message}`).join("; "));
   }
   return parsed.data;
+}
+
+/**
+ * A batch's order records in one read (BatchGetItem), for Fulfilment.process's `prefetched`. If that read fails,
+ * undefined: each message then reads its own record, and fails on its own.
+ */
+export async function prefetchRecords(messages: Iterable<Order.Message>): Promise<Map<string, Order.Record> | undefined> {
+  const ids = [...new Set([...messages].map((m) => m.request_id))];
+  return ids.length ? runtime().orders.getMany(ids).catch(() => undefined) : new Map();
 }
 
 /** Count and log what processing an order came to; the stock left per item is kept for one InventoryRemaining per batch. */

@@ -9,7 +9,7 @@ import { ORDERS_QUEUE } from "@flash/core/contract/resources";
 import { Metric } from "@flash/core/contract/metrics";
 import { initClients, runtime } from "@flash/core/runtime/wire";
 import { count, inventoryRemaining, logger, loggerFor, metrics, milliseconds } from "@flash/core/runtime/telemetry";
-import { parseOrderMessage, recordOutcome } from "./outcome";
+import { parseOrderMessage, prefetchRecords, recordOutcome } from "./outcome";
 
 // The AWS SDK clients this function uses, loaded at init: DynamoDB (the order record) and SQS (dead-lettering an unparseable message).
 await initClients("sqs", "dynamodb");
@@ -21,12 +21,21 @@ await initClients("sqs", "dynamodb");
 export namespace Processor {
   export async function handle(event: SQSEvent, context: Context): Promise<SQSBatchResponse> {
     const stockLeft = new Map<string, number>();
-    const records = await prefetch(event);
+    // Each body parsed once: the batch's records are read for the messages that parse, the rest are dead-lettered.
+    const messages = new Map<string, Order.Message | Error>();
+    for (const rec of event.Records) {
+      try {
+        messages.set(rec.messageId, parse(rec.body));
+      } catch (err) {
+        messages.set(rec.messageId, err as Error);
+      }
+    }
+    const records = await prefetchRecords([...messages.values()].filter((m): m is Order.Message => !(m instanceof Error)));
     // A BatchProcessor keeps the batch's successes and failures on itself: one per call, so that batches handled
     // concurrently in one process (the local profile's pollers) never report each other's failures. It runs the
     // records concurrently, so their Redis calls leave in one pipelined write per step.
     const batch = new BatchProcessor(EventType.SQS);
-    const response = await processPartialResponse(event, (rec: SQSRecord) => record(rec, records, stockLeft), batch, {
+    const response = await processPartialResponse(event, (rec: SQSRecord) => record(rec, messages.get(rec.messageId)!, records, stockLeft), batch, {
       context,
       throwOnFullBatchFailure: false,
     });
@@ -34,31 +43,20 @@ export namespace Processor {
     return response;
   }
 
-  /** The batch's order records in one read; if that read fails, each record reads its own (and fails on its own). */
-  async function prefetch(event: SQSEvent): Promise<Map<string, Order.Record> | undefined> {
-    const ids = new Set<string>();
-    for (const rec of event.Records) {
-      try {
-        ids.add(parse(rec.body).request_id);
-      } catch {
-        // dead-lettered by record() below
-      }
-    }
-    return ids.size ? runtime().orders.getMany([...ids]).catch(() => undefined) : new Map();
-  }
-
   export const parse: (body: string) => Order.Message = parseOrderMessage;
 
-  async function record(rec: SQSRecord, records: Map<string, Order.Record> | undefined, stockLeft: Map<string, number>): Promise<void> {
+  async function record(
+    rec: SQSRecord,
+    message: Order.Message | Error,
+    records: Map<string, Order.Record> | undefined,
+    stockLeft: Map<string, number>,
+  ): Promise<void> {
     const correlation = rec.messageAttributes?.[ORDERS_QUEUE.correlationAttribute]?.stringValue ?? rec.messageId;
     const log = loggerFor(correlation, { message_id: rec.messageId });
     const deps = runtime();
-    let message: Order.Message;
-    try {
-      message = parse(rec.body);
-    } catch (err) {
+    if (message instanceof Error) {
       // Retrying cannot fix a malformed message: dead-letter it now, with the reason attached.
-      const reason = `unparseable message: ${(err as Error).message}`;
+      const reason = `unparseable message: ${message.message}`;
       await deps.queue.deadLetter(rec.body, reason, correlation);
       count(Metric.OrdersDeadLettered);
       log.error("message dead-lettered", { reason });
