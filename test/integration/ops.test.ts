@@ -186,18 +186,9 @@ describe("ops finds the running local profile", () => {
     writeProfile(file, profile);
     return { cwd, file };
   }
-  const thisEngine = (pid: number): LocalProfile => ({
-    pid,
-    started_at: new Date().toISOString(),
-    API_URL: engine.url,
-    ADMIN_TOKEN: engine.adminToken,
-    QUEUE_URL: engine.resources.queueUrl,
-    DLQ_URL: engine.resources.dlqUrl,
-    AWS_ENDPOINT_URL_SQS: engine.resources.sqsEndpoint,
-    AWS_REGION: "us-east-1",
-    AWS_ACCESS_KEY_ID: "local",
-    AWS_SECRET_ACCESS_KEY: "local",
-  });
+  // What npm start writes: the exports above, with its pid and the stand-ins' credentials.
+  const thisEngine = (pid: number): LocalProfile =>
+    ({ pid, started_at: new Date().toISOString(), ...env, AWS_ACCESS_KEY_ID: "local", AWS_SECRET_ACCESS_KEY: "local" }) as LocalProfile;
 
   it("uses its connection file when no target is given, and lets the environment and flags win over it", async () => {
     const { cwd, file } = profileDir(thisEngine(process.pid)); // this process is alive, as npm start would be

@@ -24,13 +24,15 @@ export async function buy(event: Http.Event): Promise<Http.Result> {
   const log = loggerFor(correlation);
   const started = performance.now();
   count(Metric.OrdersReceived);
-  let itemId: string | undefined; // known once the body parses: rejections are also counted per item for the sale report
-  /** countPerItem: the door counts its own refusals per item in the call that decides them; the others are counted here. */
-  const rejected = async (reason: Order.RejectionReason, result: Http.Result, countPerItem = false) => {
+  /**
+   * The door counts its own refusals per item (the sale report) in the call that decides them; `countFor` names the
+   * item of a refusal that came from elsewhere and is counted here (a request_id the registry found on another item).
+   */
+  const rejected = async (reason: Order.RejectionReason, result: Http.Result, countFor?: string) => {
     count(Metric.OrdersRejected);
     count(rejectedMetric(reason));
     log.debug("order rejected", { reason });
-    if (itemId && countPerItem) await runtime().stats.rejected(itemId, reason).catch(() => undefined); // never fails a reply
+    if (countFor) await runtime().stats.rejected(countFor, reason).catch(() => undefined); // never fails a reply
     return result;
   };
   try {
@@ -52,7 +54,6 @@ export async function buy(event: Http.Event): Promise<Http.Result> {
     } else {
       order = Http.parseBody(event, Order.Request);
     }
-    itemId = order.item_id;
     const outcome = await Buy.place(order, runtime(), correlation);
     const base = { correlation_id: correlation };
     switch (outcome.kind) {
@@ -73,9 +74,8 @@ export async function buy(event: Http.Event): Promise<Http.Result> {
       case "idempotency_key_reused":
         return await rejected(outcome.kind, Http.reply(422, {
           error: outcome.kind, message: "request_id was already used with a different user_id, item_id or amount", ...base,
-        }), outcome.by === "registry");
+        }), outcome.by === "registry" ? order.item_id : undefined);
       case "unknown_item":
-        itemId = undefined; // not on sale: nothing to count it against
         return await rejected(outcome.kind, Http.reply(404, { error: outcome.kind, item_id: order.item_id, message: `${order.item_id} is not on sale`, ...base }));
       case "sold_out":
         return await rejected(outcome.kind, Http.reply(410, {
@@ -99,9 +99,9 @@ export async function buy(event: Http.Event): Promise<Http.Result> {
         return await rejected(outcome.kind, Http.reply(410, { error: outcome.kind, item_id: order.item_id, message: `the sale of ${order.item_id} has ended`, ...base }));
     }
   } catch (err) {
-    if (err instanceof ValidationError) return await rejected("validation_failed", Http.validationFailed(err, correlation), true);
-    if (err instanceof Http.BodyTooLargeError) return await rejected("validation_failed", Http.tooLarge(correlation), true);
-    if (err instanceof Http.UnsupportedMediaTypeError) return await rejected("validation_failed", Http.unsupportedMediaType(correlation), true);
+    if (err instanceof ValidationError) return await rejected("validation_failed", Http.validationFailed(err, correlation));
+    if (err instanceof Http.BodyTooLargeError) return await rejected("validation_failed", Http.tooLarge(correlation));
+    if (err instanceof Http.UnsupportedMediaTypeError) return await rejected("validation_failed", Http.unsupportedMediaType(correlation));
     if (err instanceof DependencyUnavailableError) {
       if (err.dependency === "queue" && !(err instanceof CircuitOpenError)) count(Metric.EnqueueFailed);
       log.warn("dependency unavailable", { dependency: err.dependency, error: err.message });
