@@ -2,13 +2,10 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { Redis } from "ioredis";
 import { startLocalEngine, type LocalEngine } from "@flash/local/engine";
 import { startRedisServer, type RedisServer } from "@flash/local/redis-server";
-import { QueuePoller } from "@flash/local/queue-poller";
-import { LOCAL_CREDENTIALS } from "@flash/local/stand-ins";
-import { sqsClient } from "@flash/core/adapters/sqs/queue";
-import { handler as processor } from "@flash/functions/queue/processor";
 import { FaultProxy } from "../support/faults";
 import { client } from "../support/http";
-import { uid, waitFor } from "../support/fixtures";
+import { uid } from "../support/fixtures";
+import { runProcessor } from "../support/processor";
 
 // What each path costs in Redis calls, counted by the server itself (MONITOR; commands run inside a Lua script are
 // reported with source "lua" and are not calls), and what a processor batch costs in network writes, counted by a
@@ -143,15 +140,4 @@ describe("Redis calls per request", () => {
 });
 
 /** Run the processor (batches of 10, one at a time) until `sold` units of the item are sold; the number of batches. */
-async function settle(item: string, sold: number): Promise<number> {
-  const sqs = await sqsClient({ AWS_REGION: "us-east-1", AWS_ENDPOINT_URL_SQS: engine.resources.sqsEndpoint, credentials: LOCAL_CREDENTIALS });
-  const poller = new QueuePoller({ sqs, queueUrl: engine.resources.queueUrl, handler: processor, concurrency: 1, batchSize: 10, waitTimeSeconds: 0 });
-  try {
-    poller.start();
-    await waitFor(async () => ((await api.levels(item)).body.sold === sold ? true : undefined), 20_000);
-  } finally {
-    await poller.stop(); // the batch in hand finishes first
-    sqs.destroy();
-  }
-  return poller.batches;
-}
+const settle = (item: string, sold: number) => runProcessor(engine, async () => (await api.levels(item)).body.sold === sold);

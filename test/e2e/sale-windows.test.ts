@@ -1,11 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startLocalEngine, type LocalEngine } from "@flash/local/engine";
-import { QueuePoller } from "@flash/local/queue-poller";
-import { LOCAL_CREDENTIALS } from "@flash/local/stand-ins";
-import { sqsClient } from "@flash/core/adapters/sqs/queue";
-import { handler as processor } from "@flash/functions/queue/processor";
 import { client } from "../support/http";
-import { uid, waitFor } from "../support/fixtures";
+import { uid } from "../support/fixtures";
+import { runProcessor } from "../support/processor";
 
 // Sale windows and the public item view, through the local profile's HTTP API. The processor is off until a test
 // runs it, so that an order admitted inside a window can be settled after the window closed.
@@ -24,16 +21,7 @@ const at = (msFromNow: number) => new Date(Date.now() + msFromNow).toISOString()
 const order = (item: string) => ({ user_id: uid("u"), item_id: item, amount: 1, request_id: uid("r") });
 const view = (item: string) => api.call("GET", `/items/${item}`);
 
-async function settleAll(item: string, sold: number) {
-  const sqs = await sqsClient({ AWS_REGION: "us-east-1", AWS_ENDPOINT_URL_SQS: engine.resources.sqsEndpoint, credentials: LOCAL_CREDENTIALS });
-  const poller = new QueuePoller({ sqs, queueUrl: engine.resources.queueUrl, handler: processor, concurrency: 1, waitTimeSeconds: 0 }).start();
-  try {
-    await waitFor(async () => ((await api.levels(item)).body.sold === sold ? true : undefined), 15_000);
-  } finally {
-    await poller.stop();
-    sqs.destroy();
-  }
-}
+const settleAll = (item: string, sold: number) => runProcessor(engine, async () => (await api.levels(item)).body.sold === sold, { timeoutMs: 15_000 });
 
 describe("sale windows", () => {
   it("keeps the window an operator sets, and refuses one that ends before it starts, naming the field", async () => {

@@ -2,9 +2,7 @@ import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import { GetQueueAttributesCommand, ReceiveMessageCommand, type SQSClient } from "@aws-sdk/client-sqs";
 import { startLocalEngine, type LocalEngine } from "@flash/local/engine";
 import { startRedisServer, type RedisServer } from "@flash/local/redis-server";
-import { QueuePoller } from "@flash/local/queue-poller";
 import { LOCAL_CREDENTIALS } from "@flash/local/stand-ins";
-import { handler as processor } from "@flash/functions/queue/processor";
 import { connectRedis } from "@flash/core/adapters/redis/client";
 import { itemKeys, parseLedgerEntry } from "@flash/core/adapters/redis/keys";
 import { RedisInventory } from "@flash/core/adapters/redis/inventory";
@@ -13,6 +11,7 @@ import { dynamoClient, DynamoOrderStore } from "@flash/core/adapters/dynamodb/or
 import { sqsClient } from "@flash/core/adapters/sqs/queue";
 import { runOps } from "../../scripts/ops/cli";
 import { redisClient, uid, waitFor } from "../support/fixtures";
+import { runProcessor } from "../support/processor";
 
 const order = (item: string, user: string, amount = 1, request_id = uid("r")) => ({ item_id: item, user_id: user, amount, request_id });
 
@@ -131,14 +130,8 @@ describe("the reservation sweeper", () => {
   });
 
   /** Settle whatever is on the queue with the real processor handler, as the event source mapping would. */
-  async function processQueue() {
-    const poller = new QueuePoller({ sqs, queueUrl: engine.resources.queueUrl, handler: processor, concurrency: 1, waitTimeSeconds: 0 }).start();
-    try {
-      await waitFor(async () => poller.batches > 0 && (await depth(engine.resources.queueUrl)) === 0, 10_000);
-    } finally {
-      await poller.stop();
-    }
-  }
+  const processQueue = () =>
+    runProcessor(engine, async (poller) => poller.batches > 0 && (await depth(engine.resources.queueUrl)) === 0, { timeoutMs: 10_000, sqs });
 
   it("expires unsettled admissions on its schedule, in batches, and records them FAILED_EXPIRED", async () => {
     const item = uid("sku");
@@ -247,12 +240,7 @@ describe("the sweeper and a backlog", () => {
     for (const rid of accepted) expect(((await (await fetch(`${engine.url}/orders/${rid}`)).json()) as { status: string }).status).toBe("PENDING");
 
     // The processor comes back and works through the backlog.
-    const poller = new QueuePoller({ sqs, queueUrl: engine.resources.queueUrl, handler: processor, concurrency: 1, waitTimeSeconds: 0 }).start();
-    try {
-      await waitFor(async () => (await levels()).sold === 3, 10_000);
-    } finally {
-      await poller.stop();
-    }
+    await runProcessor(engine, async () => (await levels()).sold === 3, { timeoutMs: 10_000, sqs });
     for (const rid of accepted) expect(((await (await fetch(`${engine.url}/orders/${rid}`)).json()) as { status: string }).status).toBe("COMPLETED");
     expect(await levels()).toMatchObject({ stock: 0, in_flight: 0, sold: 3 });
   });
